@@ -1,0 +1,24 @@
+# emibench: raw videos -> manifest -> frames/audio/transcripts -> features -> Stage I ->
+# Stage II runs (every system, variant, seed) -> tables, figures, report.
+# Default config: the embedded synthetic dataset on the CPU; real data: --configfile config/vidmimic2.yaml
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/dataset.smk"
+include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        dataset_targets(),
+        preprocess_targets(),
+        feature_targets(),
+        train_targets(),
+        report_targets(),

@@ -1,0 +1,1 @@
+"""Transcription backends (Whisper, PocketSphinx) behind one interface."""

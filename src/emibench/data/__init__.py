@@ -1,0 +1,1 @@
+"""Dataset readers, the synthetic generator, label validation, the manifest and sequence stores."""

@@ -1,0 +1,1 @@
+"""One registry that loads vision, audio, text and ASR models by hub name or local path."""

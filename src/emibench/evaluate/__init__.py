@@ -1,0 +1,1 @@
+"""Metrics and evaluation of predictions against labels."""

@@ -1,0 +1,1 @@
+"""Feature extraction into sequence stores: official baseline features and Stage I features."""

@@ -1,0 +1,1 @@
+"""Stage II models: DSCMN, TAEMI and the baselines."""

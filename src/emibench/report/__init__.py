@@ -1,0 +1,1 @@
+"""Collect runs, tables, figures and the papermill report."""
