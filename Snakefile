@@ -6,7 +6,18 @@
 configfile: "config/config.yaml"
 
 
+wildcard_constraints:
+    split="train|valid|test",
+    shard=r"\d{2,4}",
+    seed=r"\d+",
+
+
 include: "workflow/rules/common.smk"
+include: "workflow/rules/functions/dataset.smk"
+include: "workflow/rules/functions/preprocess.smk"
+include: "workflow/rules/functions/features.smk"
+include: "workflow/rules/functions/train.smk"
+include: "workflow/rules/functions/report.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/features.smk"

@@ -22,7 +22,12 @@ class ModelNotFoundError(FileNotFoundError):
 
 
 def is_local(name_or_path: str) -> bool:
-    return name_or_path.startswith(("/", "./", "../", "~")) or Path(name_or_path).exists()
+    """A path (absolute, relative with 2+ parts, or existing), as opposed to an ``org/name`` hub id."""
+    return (
+        name_or_path.startswith(("/", ".", "~"))
+        or name_or_path.count("/") > 1
+        or Path(name_or_path).exists()
+    )
 
 
 def resolve_model_source(name_or_path: str, what: str, config_key: str = "") -> str:
@@ -40,7 +45,7 @@ def resolve_model_source(name_or_path: str, what: str, config_key: str = "") -> 
                 + HOW_TO_PROVIDE.format(name=name_or_path)
             )
         return str(path)
-    if "/" not in name_or_path and not name_or_path:
+    if not name_or_path:
         raise ModelNotFoundError(f"{what}{where}: empty model name")
     cache = _hub_cache_dir(name_or_path)
     if cache is None:

@@ -1,4 +1,4 @@
-"""Shared by every rule file: validated config, output path patterns, shards, wildcard constraints.
+"""Shared by every .smk file. Validated config, output path patterns, shards, helpers.
 
 Every output path of the workflow is built here, from ``config``; rules and input functions use
 these patterns and never spell paths of their own. Library code receives these paths as arguments.
@@ -25,12 +25,6 @@ if config["dataset"]["source"] == "local" and not Path(ROOT).is_dir():
         f"config key dataset.root: {ROOT!r} is not a directory; "
         "point it at your Hume-Vidmimic2 root (with train_split.csv, valid_split.csv and raw/)"
     )
-
-
-wildcard_constraints:
-    split="train|valid|test",
-    shard=r"\d{2,4}",
-    seed=r"\d+",
 
 
 PATHS = {
@@ -83,7 +77,9 @@ def shards(split):
 
 def per_shard(pattern, split, **wildcards):
     """Every shard's path of ``pattern`` for one split (other wildcards filled from ``wildcards``)."""
-    return expand(pattern, split=split, shard=shards(split), allow_missing=True, **wildcards)
+    return expand(
+        pattern, split=split, shard=shards(split), allow_missing=True, **wildcards
+    )
 
 
 def all_shards(pattern, **wildcards):
@@ -93,7 +89,8 @@ def all_shards(pattern, **wildcards):
 
 def as_json(value):
     """A config value as one JSON word for a shell command, quoted for the shell."""
-    return "'" + json.dumps(value, separators=(",", ":")).replace("'", "'\\''") + "'"
+    text = json.dumps(value, separators=(",", ":")).replace("'", "'\\''")
+    return f"'{text}'"
 
 
 def raw(path):

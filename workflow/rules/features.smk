@@ -1,6 +1,2 @@
 # Rules: local models, feature extraction, Stage I.
-
-
-def feature_targets():
-    """Final outputs of this file for `rule all`."""
-    return []
+# Functions for these rules live in workflow/rules/functions/features.smk (lint: no functions here).

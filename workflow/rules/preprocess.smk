@@ -1,6 +1,2 @@
 # Rules: frames, audio and transcripts per shard.
-
-
-def preprocess_targets():
-    """Final outputs of this file for `rule all`."""
-    return []
+# Functions for these rules live in workflow/rules/functions/preprocess.smk (lint: no functions here).

@@ -1,6 +1,2 @@
 # Rules: collect, tables, figures, report.
-
-
-def report_targets():
-    """Final outputs of this file for `rule all`."""
-    return []
+# Functions for these rules live in workflow/rules/functions/report.smk (lint: no functions here).

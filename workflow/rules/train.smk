@@ -1,6 +1,2 @@
 # Rules: Stage II runs, baseline fusion, submissions.
-
-
-def train_targets():
-    """Final outputs of this file for `rule all`."""
-    return []
+# Functions for these rules live in workflow/rules/functions/train.smk (lint: no functions here).
