@@ -1,2 +1,130 @@
 # Rules: local models, feature extraction, Stage I.
 # Functions for these rules live in workflow/rules/functions/features.smk (lint: no functions here).
+
+
+rule make_tiny_models:
+    output:
+        clip=directory(TINY_MODELS["clip"]),
+        wav2vec2=directory(TINY_MODELS["wav2vec2"]),
+    log:
+        log_path("make_tiny_models"),
+    benchmark:
+        bench_path("make_tiny_models")
+    conda:
+        ENV
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output.clip),
+        spec=as_json(ENCODERS["tiny"]),
+    shell:
+        "emibench make-tiny-models --out-dir {params.out_dir} --spec {params.spec} > {log} 2>&1"
+
+
+if FEATURES_PER_SPLIT:
+
+    for _split in SPLITS:
+
+        rule:
+            name:
+                f"features_{_split}"
+            input:
+                unpack(feature_job_inputs(_split, shards(_split))),
+            output:
+                visual=feature_outputs(_split, "visual"),
+                audio=feature_outputs(_split, "audio"),
+                text=feature_outputs(_split, "text"),
+            log:
+                log_path(f"features_{_split}", "featset"),
+            benchmark:
+                bench_path(f"features_{_split}", "featset")
+            wildcard_constraints:
+                featset="official|stage1",
+            conda:
+                ENV
+            threads: config["resources"]["threads"]
+            resources:
+                mem_mb=config["resources"]["mem_mb"],
+                runtime=config["resources"]["runtime"],
+                gpu=config["resources"]["gpu"],
+            params:
+                split=_split,
+                shards=" ".join(shards(_split)),
+                sources=feature_source_args,
+                settings=as_json(FEATURES),
+                device=config["resources"]["device"],
+            shell:
+                "emibench features --featset {wildcards.featset} --split {params.split}"
+                " --shard {params.shards} --manifest {input.manifest} --frames {input.frames}"
+                " --audio {input.audio} --transcripts {input.transcripts}"
+                " --visual-out {output.visual} --audio-out {output.audio} --text-out {output.text}"
+                " {params.sources} --settings {params.settings} --device {params.device}"
+                " --threads {threads} > {log} 2>&1"
+
+else:
+
+    rule features:
+        input:
+            unpack(feature_inputs),
+        output:
+            visual=expand(PATHS["features"], modality="visual", allow_missing=True),
+            audio=expand(PATHS["features"], modality="audio", allow_missing=True),
+            text=expand(PATHS["features"], modality="text", allow_missing=True),
+        log:
+            log_path("features", "featset", "split", "shard"),
+        benchmark:
+            bench_path("features", "featset", "split", "shard")
+        wildcard_constraints:
+            featset="official|stage1",
+        conda:
+            ENV
+        threads: config["resources"]["threads"]
+        resources:
+            mem_mb=config["resources"]["mem_mb"],
+            runtime=config["resources"]["runtime"],
+            gpu=config["resources"]["gpu"],
+        params:
+            sources=feature_source_args,
+            settings=as_json(FEATURES),
+            device=config["resources"]["device"],
+        shell:
+            "emibench features --featset {wildcards.featset} --split {wildcards.split}"
+            " --shard {wildcards.shard} --manifest {input.manifest} --frames {input.frames}"
+            " --audio {input.audio} --transcripts {input.transcripts}"
+            " --visual-out {output.visual} --audio-out {output.audio} --text-out {output.text}"
+            " {params.sources} --settings {params.settings} --device {params.device}"
+            " --threads {threads} > {log} 2>&1"
+
+
+rule stage1:
+    input:
+        unpack(stage1_inputs),
+    output:
+        checkpoint=PATHS["stage1_ckpt"],
+        table=PATHS["stage1_log"],
+    log:
+        log_path("stage1", "pair"),
+    benchmark:
+        bench_path("stage1", "pair")
+    wildcard_constraints:
+        pair="vision_text|audio_text",
+    conda:
+        ENV
+    threads: config["resources"]["threads"]
+    resources:
+        mem_mb=config["resources"]["mem_mb"],
+        runtime=config["resources"]["runtime"],
+        gpu=config["resources"]["gpu"],
+    params:
+        media_encoder=stage1_media_encoder,
+        text_encoder=as_json(ENCODERS["text"]),
+        settings=as_json(STAGE1),
+        extract=as_json(FEATURES),
+        device=config["resources"]["device"],
+    shell:
+        "emibench stage1 --pair {wildcards.pair}"
+        " --train-media {input.train_media} --valid-media {input.valid_media}"
+        " --train-transcripts {input.train_transcripts}"
+        " --valid-transcripts {input.valid_transcripts}"
+        " --media-encoder {params.media_encoder} --text-encoder {params.text_encoder}"
+        " --settings {params.settings} --extract {params.extract}"
+        " --checkpoint {output.checkpoint} --log {output.table}"
+        " --device {params.device} --threads {threads} > {log} 2>&1"

@@ -1,2 +1,102 @@
 # Rules: frames, audio and transcripts per shard.
 # Functions for these rules live in workflow/rules/functions/preprocess.smk (lint: no functions here).
+
+
+rule frames:
+    input:
+        manifest=PATHS["manifest"],
+    output:
+        PATHS["frames"],
+    log:
+        log_path("frames", "split", "shard"),
+    benchmark:
+        bench_path("frames", "split", "shard")
+    conda:
+        ENV
+    threads: config["resources"]["threads"]
+    resources:
+        mem_mb=config["resources"]["mem_mb"],
+        runtime=config["resources"]["runtime"],
+    params:
+        config=as_json(PREPROCESS.get("frames", {})),
+    shell:
+        "emibench frames --manifest {input.manifest} --split {wildcards.split}"
+        " --shard {wildcards.shard} --out {output} --config {params.config}"
+        " --threads {threads} > {log} 2>&1"
+
+
+rule audio:
+    input:
+        manifest=PATHS["manifest"],
+    output:
+        PATHS["audio"],
+    log:
+        log_path("audio", "split", "shard"),
+    benchmark:
+        bench_path("audio", "split", "shard")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=config["resources"]["mem_mb"],
+        runtime=config["resources"]["runtime"],
+    params:
+        config=as_json(PREPROCESS.get("audio", {})),
+    shell:
+        "emibench audio --manifest {input.manifest} --split {wildcards.split}"
+        " --shard {wildcards.shard} --out {output} --config {params.config} > {log} 2>&1"
+
+
+rule make_tiny_whisper:
+    output:
+        directory(PATHS["tiny_whisper"]),
+    log:
+        log_path("make_tiny_whisper"),
+    benchmark:
+        bench_path("make_tiny_whisper")
+    conda:
+        ENV
+    shell:
+        "emibench make-tiny-whisper --out {output} > {log} 2>&1"
+
+
+rule transcribe:
+    input:
+        unpack(transcribe_inputs),
+    output:
+        PATHS["transcript_shard"],
+    log:
+        log_path("transcribe", "split", "shard"),
+    benchmark:
+        bench_path("transcribe", "split", "shard")
+    conda:
+        ENV
+    threads: config["resources"]["threads"]
+    resources:
+        mem_mb=config["resources"]["mem_mb"],
+        runtime=config["resources"]["runtime"],
+        gpu=transcribe_gpus(),
+    params:
+        config=as_json(ASR),
+        phrases=phrases_option(),
+        device=config["resources"]["device"],
+    shell:
+        "emibench transcribe --manifest {input.manifest} --split {wildcards.split}"
+        " --shard {wildcards.shard} --audio {input.audio} --out {output}"
+        " --config {params.config} {params.phrases} --device {params.device}"
+        " --threads {threads} > {log} 2>&1"
+
+
+rule merge_transcripts:
+    input:
+        transcript_shards,
+    output:
+        PATHS["transcripts"],
+    log:
+        log_path("merge_transcripts", "split"),
+    benchmark:
+        bench_path("merge_transcripts", "split")
+    conda:
+        ENV
+    shell:
+        "emibench merge-transcripts {input} --out {output} > {log} 2>&1"

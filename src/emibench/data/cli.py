@@ -1,9 +1,244 @@
-"""Subcommands of this stage (see emibench.cli)."""
+"""Subcommands of the data stage (see emibench.cli): synth, check-dataset, download, manifest,
+data-report, table1."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import time
+from collections.abc import Callable
+from functools import wraps
+
+log = logging.getLogger(__name__)
+
+
+def _json(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
+
+
+def _user_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Bad data (labels, layout, archives, settings) ends the command with its message, exit 1."""
+
+    @wraps(func)
+    def run(args: argparse.Namespace) -> int:
+        from emibench.data.download import DownloadError
+
+        try:
+            return func(args)
+        except (ValueError, FileNotFoundError, FileExistsError, DownloadError) as exc:
+            log.error("%s failed: %s", args.command, exc)
+            return 1
+
+    return run
+
+
+@_user_errors
+def _synth(args: argparse.Namespace) -> int:
+    from emibench.data.layout import check_layout, write_layout_report
+    from emibench.data.synthetic.generate import generate
+    from emibench.data.synthetic.settings import SynthSettings
+
+    start = time.perf_counter()
+    settings = SynthSettings.from_dict(args.settings)
+    table = generate(settings, args.root, threads=args.threads)
+    if args.layout_report:
+        write_layout_report(check_layout(args.root), args.layout_report)
+    log.info(
+        "synth done: %d clips in %s, %.1f s", len(table), args.root, time.perf_counter() - start
+    )
+    return 0
+
+
+@_user_errors
+def _check_dataset(args: argparse.Namespace) -> int:
+    from emibench.data.layout import check_layout, write_layout_report
+
+    start = time.perf_counter()
+    report = check_layout(args.root)
+    write_layout_report(report, args.output)
+    log.info(
+        "check-dataset done: %d clips, %d warning(s), %.1f s",
+        sum(s["clips"] for s in report["splits"].values()),
+        len(report["warnings"]),
+        time.perf_counter() - start,
+    )
+    return 0
+
+
+@_user_errors
+def _download(args: argparse.Namespace) -> int:
+    from emibench.data.download import download_archives
+    from emibench.data.layout import check_layout, write_layout_report
+
+    start = time.perf_counter()
+    spec = args.download or {}
+    paths = download_archives(
+        args.root,
+        spec.get("archives", []),
+        spec.get("user_env", "EMIBENCH_DATA_USER"),
+        spec.get("password_env", "EMIBENCH_DATA_PASSWORD"),
+    )
+    report = check_layout(args.root)
+    write_layout_report(report, args.output)
+    log.info(
+        "download done: %d archive(s), %d warning(s), %.1f s",
+        len(paths),
+        len(report["warnings"]),
+        time.perf_counter() - start,
+    )
+    return 0
+
+
+@_user_errors
+def _manifest(args: argparse.Namespace) -> int:
+    from emibench.data.manifest import build_manifest
+    from emibench.data.tables import write_table
+
+    start = time.perf_counter()
+    manifest = build_manifest(args.root, args.shards, threads=args.threads)
+    write_table(manifest, args.output)
+    log.info(
+        "manifest done: %d clips, %d broken, written to %s, %.1f s",
+        len(manifest),
+        int((manifest["status"] == "broken").sum()),
+        args.output,
+        time.perf_counter() - start,
+    )
+    return 0
+
+
+@_user_errors
+def _data_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from emibench.data.data_report import data_report
+    from emibench.data.tables import read_table
+
+    start = time.perf_counter()
+    manifest = read_table(args.manifest)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(data_report(manifest, args.dataset))
+    log.info(
+        "data-report done: %d clips, %s, %.1f s", len(manifest), out, time.perf_counter() - start
+    )
+    return 0
+
+
+@_user_errors
+def _table1(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from emibench.data.table1 import build_table1, table1_markdown
+    from emibench.data.tables import read_table, write_table
+
+    start = time.perf_counter()
+    table = build_table1(read_table(args.manifest), paper_reference=args.paper_reference)
+    write_table(table, args.csv)
+    md = Path(args.md)
+    md.parent.mkdir(parents=True, exist_ok=True)
+    md.write_text(table1_markdown(table, args.dataset))
+    total = table[table["split"] == "total"].iloc[0]
+    log.info(
+        "table1 done: %s, %d samples, %.1f s",
+        total["duration"],
+        total["samples"],
+        time.perf_counter() - start,
+    )
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to ``sub``."""
+    p = sub.add_parser(
+        "synth",
+        help="generate the synthetic Hume-Vidmimic2 dataset",
+        description="Write a synthetic dataset in the exact Hume-Vidmimic2 layout into --root: split "
+        "CSVs, test_labels.csv, raw/{id}.mp4 (H.264 + AAC), audio/{id}.wav, latents.csv, "
+        "phrases.txt. Deterministic for a seed.",
+    )
+    p.add_argument("--root", required=True, help="dataset root to write")
+    p.add_argument(
+        "--settings", type=_json, default={}, help="the config section 'synthetic' as JSON"
+    )
+    p.add_argument(
+        "--threads", type=int, default=1, help="worker processes drawing and encoding clips"
+    )
+    p.add_argument("--layout-report", default="", help="also check the layout and write this JSON")
+    p.set_defaults(func=_synth)
+
+    p = sub.add_parser(
+        "check-dataset",
+        help="check a Hume-Vidmimic2 root's layout",
+        description="Validate the split CSVs and look for every listed clip's raw/{id}.mp4; missing "
+        "media are warnings (the manifest marks such clips broken). Writes a JSON report.",
+    )
+    p.add_argument("--root", required=True, help="dataset root")
+    p.add_argument("--output", required=True, help="JSON layout report to write")
+    p.set_defaults(func=_check_dataset)
+
+    p = sub.add_parser(
+        "download",
+        help="fetch or unpack the dataset archives, then check the layout",
+        description="Fetch (http/https, credentials from the configured environment variables) or "
+        "read (file://, local path) each archive, verify its sha256 when given, unpack zip/tar into "
+        "the root, then check the layout like check-dataset.",
+    )
+    p.add_argument("--root", required=True, help="dataset root to unpack into")
+    p.add_argument(
+        "--download",
+        type=_json,
+        default={},
+        help='config dataset.download as JSON: {"archives": [{"url", "sha256", "dest"}], '
+        '"user_env", "password_env"}',
+    )
+    p.add_argument("--output", required=True, help="JSON layout report to write")
+    p.set_defaults(func=_download)
+
+    p = sub.add_parser(
+        "manifest",
+        help="probe every clip and write the manifest",
+        description="Probe every listed clip with PyAV (duration, fps, size, frames, audio), join "
+        "train/valid labels, assign shards round-robin over sorted ids, and write one table. "
+        "Unreadable media stay in it as status=broken with the reason.",
+    )
+    p.add_argument("--root", required=True, help="dataset root")
+    p.add_argument(
+        "--shards",
+        type=_json,
+        required=True,
+        help='shards per split as JSON, e.g. {"train": 4, "valid": 2, "test": 2}',
+    )
+    p.add_argument("--threads", type=int, default=1, help="worker processes probing clips")
+    p.add_argument("--output", required=True, help="manifest .tsv to write")
+    p.set_defaults(func=_manifest)
+
+    p = sub.add_parser(
+        "data-report",
+        help="Markdown report of the dataset from the manifest",
+        description="Clips per split, broken clips with reasons, clips without audio, portrait "
+        "clips, unusual frame rates, very short and very long clips, duration summary.",
+    )
+    p.add_argument("--manifest", required=True, help="manifest .tsv")
+    p.add_argument("--dataset", default="dataset", help="dataset name for the title")
+    p.add_argument("--output", required=True, help="Markdown file to write")
+    p.set_defaults(func=_data_report)
+
+    p = sub.add_parser(
+        "table1",
+        help="Table 1: duration and samples per split",
+        description="Per split total duration (h:mm:ss) and number of samples, and the total, as "
+        "CSV and Markdown; with --paper-reference the paper's numbers beside them.",
+    )
+    p.add_argument("--manifest", required=True, help="manifest .tsv")
+    p.add_argument("--dataset", default="dataset", help="dataset name for the title")
+    p.add_argument("--csv", required=True, help="CSV to write")
+    p.add_argument("--md", required=True, help="Markdown to write")
+    p.add_argument(
+        "--paper-reference", action="store_true", help="add the paper's numbers (real dataset only)"
+    )
+    p.set_defaults(func=_table1)

@@ -1,9 +1,211 @@
-"""Subcommands of this stage (see emibench.cli)."""
+"""``emibench features``: one shard's visual, audio and text feature stores of one feature set."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# keys of config section features that are not extraction settings
+WORKFLOW_KEYS = ("official_source", "job_per")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to ``sub``."""
+    parser = sub.add_parser(
+        "features",
+        help="extract one shard's visual, audio and text features (official or stage1 set)",
+        description="Write the three feature stores of one shard: visual per frame, audio pooled onto "
+        "the visual time base (native rate kept as 'raw'), text tokens with the CLS vector. "
+        "'official': the organisers' vit/ and wav2vec2/ .pkl files when present (--official-source), "
+        "else the frozen baseline encoders; 'stage1': the Stage I encoders with their projection heads.",
+    )
+    parser.add_argument(
+        "--featset", required=True, choices=["official", "stage1"], help="feature set"
+    )
+    parser.add_argument(
+        "--split", required=True, choices=["train", "valid", "test"], help="split of the shard"
+    )
+    parser.add_argument(
+        "--shard", required=True, type=int, nargs="+", help="shard number(s) within the split"
+    )
+    parser.add_argument(
+        "--manifest", required=True, help="manifest.tsv (ids of the shard, durations)"
+    )
+    parser.add_argument("--frames", required=True, nargs="+", help="each shard's frames store")
+    parser.add_argument("--audio", required=True, nargs="+", help="each shard's audio store")
+    parser.add_argument("--transcripts", required=True, nargs="+", help="each shard's transcripts")
+    parser.add_argument("--visual-out", required=True, nargs="+", help="each shard's visual output")
+    parser.add_argument("--audio-out", required=True, nargs="+", help="each shard's audio output")
+    parser.add_argument("--text-out", required=True, nargs="+", help="each shard's text output")
+    parser.add_argument("--settings", default="{}", help="JSON: config section features")
+    official = parser.add_argument_group("official feature set")
+    official.add_argument(
+        "--dataset-root", default="", help="dataset root (organiser vit/ and wav2vec2/)"
+    )
+    official.add_argument("--vision", default="", help="JSON spec of the baseline vision encoder")
+    official.add_argument(
+        "--audio-encoder", default="", help="JSON spec of the baseline audio encoder"
+    )
+    official.add_argument("--text", default="", help="JSON spec of the frozen text encoder")
+    stage1 = parser.add_argument_group("stage1 feature set")
+    stage1.add_argument("--visual-ckpt", default="", help="vision_text Stage I checkpoint")
+    stage1.add_argument("--audio-ckpt", default="", help="audio_text Stage I checkpoint")
+    stage1.add_argument(
+        "--text-ckpt", default="", help="the Stage I checkpoint whose text side is stored"
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.set_defaults(func=_features)
+
+
+def extract_settings(values: Mapping[str, Any]):
+    """``ExtractSettings`` from config section ``features`` (minus its workflow keys)."""
+    from emibench.features.extract import ExtractSettings
+
+    known = {f.name for f in dataclasses.fields(ExtractSettings)}
+    unknown = set(values) - known - set(WORKFLOW_KEYS)
+    if unknown:
+        raise KeyError(
+            f"features settings: unknown keys {sorted(unknown)}; known: {sorted(known | set(WORKFLOW_KEYS))}"
+        )
+    return ExtractSettings(**{k: v for k, v in values.items() if k in known})
+
+
+def _required(args: argparse.Namespace, *names: str) -> None:
+    missing = [f"--{n.replace('_', '-')}" for n in names if not getattr(args, n)]
+    if missing:
+        raise SystemExit(f"emibench features --featset {args.featset}: missing {' '.join(missing)}")
+
+
+def _official_sources(args: argparse.Namespace, settings: Mapping[str, Any], device) -> dict:
+    from emibench.encoders.registry import load_encoder
+    from emibench.features.extract import Source
+    from emibench.features.official import resolve_official_source
+
+    _required(args, "text")
+    setting = settings.get("official_source", "auto")
+    sources = {}
+    for modality, kind, spec_arg in (
+        ("visual", "vision", "vision"),
+        ("audio", "audio", "audio_encoder"),
+    ):
+        origin = (
+            resolve_official_source(setting, args.dataset_root, modality)
+            if args.dataset_root
+            else "encoders"
+        )
+        if origin == "organiser":
+            sources[modality] = Source(
+                organiser_root=args.dataset_root, label=f"organiser {modality} features"
+            )
+        else:
+            _required(args, spec_arg)
+            encoder = load_encoder(
+                kind, json.loads(getattr(args, spec_arg)), f"encoders.baseline_{kind}"
+            ).to(device)
+            sources[modality] = Source(encoder=encoder, label=encoder.name)
+        log.info("official %s features from %s", modality, sources[modality].label)
+    text = load_encoder("text", json.loads(args.text)).to(device)
+    sources["text"] = Source(encoder=text, label=text.name)
+    return sources
+
+
+def _stage1_sources(args: argparse.Namespace, device) -> dict:
+    from emibench.features.extract import Source
+    from emibench.stage1.checkpoint import load_stage1
+
+    _required(args, "visual_ckpt", "audio_ckpt", "text_ckpt")
+    loaded = {}
+    for path in {args.visual_ckpt, args.audio_ckpt, args.text_ckpt}:
+        loaded[path] = load_stage1(path, device)
+    vis, aud, txt = loaded[args.visual_ckpt], loaded[args.audio_ckpt], loaded[args.text_ckpt]
+    for name, stage, expected in (
+        ("--visual-ckpt", vis, "vision_text"),
+        ("--audio-ckpt", aud, "audio_text"),
+    ):
+        if stage.pair_name != expected:
+            raise ValueError(
+                f"{name} {stage.path} is a {stage.pair_name} checkpoint; expected {expected}"
+            )
+    return {
+        "visual": Source(
+            encoder=vis.media_encoder, head=vis.pair.media_head, label=vis.label("media")
+        ),
+        "audio": Source(
+            encoder=aud.media_encoder, head=aud.pair.media_head, label=aud.label("media")
+        ),
+        "text": Source(encoder=txt.text_encoder, head=txt.pair.text_head, label=txt.label("text")),
+    }
+
+
+def _features(args: argparse.Namespace) -> int:
+    import torch
+
+    from emibench.data.tables import read_table
+    from emibench.devices import resolve_device
+    from emibench.features.extract import extract_shard
+    from emibench.features.media import MediaReader, read_transcripts, shard_ids
+
+    start = time.perf_counter()
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    values = json.loads(args.settings)
+    settings = extract_settings(values)
+    per_shard = [
+        args.frames,
+        args.audio,
+        args.transcripts,
+        args.visual_out,
+        args.audio_out,
+        args.text_out,
+    ]
+    if any(len(paths) != len(args.shard) for paths in per_shard):
+        raise SystemExit(
+            f"emibench features: {len(args.shard)} shards but {[len(p) for p in per_shard]} paths for "
+            "--frames --audio --transcripts --visual-out --audio-out --text-out; give one per shard"
+        )
+    manifest = read_table(args.manifest)
+    durations = dict(zip(manifest["id"], manifest["duration_s"].astype(float)))
+    sources = (
+        _stage1_sources(args, device)
+        if args.featset == "stage1"
+        else _official_sources(args, values, device)
+    )
+    n_clips, present, missing = 0, Counter(), Counter()
+    for k, shard in enumerate(args.shard):
+        ids = shard_ids(manifest, args.split, shard)
+        media = MediaReader(frames=[args.frames[k]], audio=[args.audio[k]], durations=durations)
+        transcripts = read_transcripts([args.transcripts[k]])
+        outputs = {
+            "visual": args.visual_out[k],
+            "audio": args.audio_out[k],
+            "text": args.text_out[k],
+        }
+        try:
+            summary = extract_shard(
+                ids, media, transcripts, outputs, sources, args.featset, settings
+            )
+        finally:
+            media.close()
+        n_clips += len(ids)
+        present.update(summary.present)
+        missing.update(summary.missing)
+    log.info(
+        "done: %s features of %s shard(s) %s, %d clips; present %s, missing %s; %.1f s",
+        args.featset,
+        args.split,
+        " ".join(f"{s:02d}" for s in args.shard),
+        n_clips,
+        dict(present),
+        dict(missing),
+        time.perf_counter() - start,
+    )
+    return 0

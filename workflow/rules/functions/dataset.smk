@@ -1,7 +1,62 @@
 # Functions (input functions, targets, params) for the rules in workflow/rules/dataset.smk.
 # They live apart from the rules because `snakemake --lint` wants no functions beside rules.
 
+import os
+import shlex
+
+SOURCE = config["dataset"]["source"]
+ROOT_ARG = shlex.quote(ROOT)
+# The dataset root's files (inputs for a real set, outputs of the synthesize rule).
+PATHS["split_csv"] = f"{ROOT}/{{split}}_split.csv"
+PATHS["raw_dir"] = f"{ROOT}/raw"
+PATHS["audio_dir"] = f"{ROOT}/audio"
+PATHS["synthetic_test_labels"] = f"{ROOT}/test_labels.csv"
+PATHS["latents"] = f"{ROOT}/latents.csv"
+PATHS["phrases"] = f"{ROOT}/phrases.txt"
+SPLIT_CSVS = expand(PATHS["split_csv"], split=SPLITS)
+
+
+def synth_settings():
+    """The `synthetic` config section as one JSON argument (threads go to the rule instead)."""
+    settings = {k: v for k, v in config.get("synthetic", {}).items() if k != "threads"}
+    return as_json(settings)
+
+
+def synth_root(wildcards, output):
+    """The dataset root that synthesize writes into (the folder of its split CSVs)."""
+    return shlex.quote(os.path.dirname(output.splits[0]) or ".")
+
+
+def synth_threads():
+    """Worker processes of the synthesize rule."""
+    return config.get("synthetic", {}).get("threads", 2)
+
+
+def download_spec():
+    """`dataset.download` (archives, credential variables) as one JSON argument."""
+    return as_json(config["dataset"].get("download", {}))
+
+
+def manifest_inputs(wildcards):
+    """The layout check, and the split CSVs where they exist before the DAG runs (not for url:
+    the download rule fetches them)."""
+    inputs = {"ok": PATHS["dataset_ok"]}
+    if SOURCE != "url":
+        inputs["splits"] = [raw(path) for path in SPLIT_CSVS]
+    return inputs
+
+
+def paper_reference_flag():
+    """``--paper-reference`` for a real dataset, so Table 1 shows the paper's numbers beside ours."""
+    return "--paper-reference" if SOURCE != "synthetic" else ""
+
 
 def dataset_targets():
-    """Final outputs of workflow/rules/dataset.smk for `rule all`."""
-    return []
+    """Final outputs of workflow/rules/dataset.smk (the default target needs them): the manifest,
+    the data report and Table 1 (CSV and Markdown)."""
+    return [
+        PATHS["manifest"],
+        PATHS["data_report"],
+        PATHS["table1_csv"],
+        PATHS["table1_md"],
+    ]

@@ -1,0 +1,144 @@
+"""Tiny random-initialised CLIP and Wav2Vec2 for the demo, saved in the formats the real loaders read.
+
+- CLIP: an open_clip ``local-dir`` folder: ``open_clip_config.json`` (``model_cfg`` and
+  ``preprocess_cfg``) and ``open_clip_model.safetensors``. ``load_vision(<dir>)`` reads it through
+  ``open_clip.create_model("local-dir:<dir>")``, the same code path as a hub model's folder.
+- Wav2Vec2: a transformers folder (``config.json``, ``model.safetensors``,
+  ``preprocessor_config.json``) that ``AutoModel``/``AutoFeatureExtractor`` read.
+
+Weights are drawn with a fixed seed, so the same spec gives the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TINY: dict[str, Any] = {
+    "seed": 0,
+    "clip": {
+        "image_size": 64,
+        "patch_size": 8,
+        "width": 64,
+        "layers": 2,
+        "heads": 2,
+        "embed_dim": 64,
+    },
+    "wav2vec2": {
+        "hidden_size": 64,
+        "layers": 2,
+        "heads": 2,
+        "intermediate_size": 128,
+        "conv_dim": 32,
+    },
+}
+
+
+def make_tiny_clip(out_dir: str | Path, spec: Mapping[str, Any], seed: int = 0) -> Path:
+    """Write a tiny ViT CLIP (tiny text tower too) to ``out_dir``; returns the folder."""
+    import open_clip
+    from safetensors.torch import save_file
+
+    image_size, patch = int(spec["image_size"]), int(spec["patch_size"])
+    if image_size % patch:
+        raise ValueError(
+            f"tiny CLIP: image_size {image_size} is not a multiple of patch_size {patch}"
+        )
+    width, heads = int(spec["width"]), int(spec["heads"])
+    model_cfg = {
+        "embed_dim": int(spec["embed_dim"]),
+        "vision_cfg": {
+            "image_size": image_size,
+            "patch_size": patch,
+            "width": width,
+            "layers": int(spec["layers"]),
+            "head_width": width // heads,
+        },
+        "text_cfg": {
+            "context_length": 32,
+            "vocab_size": 49408,
+            "width": 32,
+            "heads": 2,
+            "layers": 1,
+        },
+    }
+    preprocess_cfg = {
+        "size": image_size,
+        "mean": list(open_clip.OPENAI_DATASET_MEAN),
+        "std": list(open_clip.OPENAI_DATASET_STD),
+        "interpolation": "bicubic",
+        "resize_mode": "shortest",
+    }
+    torch.manual_seed(seed)
+    model = open_clip.CLIP(**model_cfg)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(
+        {k: v.contiguous() for k, v in model.state_dict().items()},
+        out / "open_clip_model.safetensors",
+    )
+    config = {
+        "model_cfg": model_cfg,
+        "preprocess_cfg": preprocess_cfg,
+        "emibench": {"tiny": True, "seed": seed},
+    }
+    (out / "open_clip_config.json").write_text(json.dumps(config, indent=2))
+    log.info("tiny CLIP (%d parameters) -> %s", sum(p.numel() for p in model.parameters()), out)
+    return out
+
+
+def make_tiny_wav2vec2(out_dir: str | Path, spec: Mapping[str, Any], seed: int = 0) -> Path:
+    """Write a tiny Wav2Vec2 (standard 320-sample hop, 50 frames/s) and its feature extractor."""
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+
+    hidden, conv = int(spec["hidden_size"]), int(spec["conv_dim"])
+    config = Wav2Vec2Config(
+        hidden_size=hidden,
+        num_hidden_layers=int(spec["layers"]),
+        num_attention_heads=int(spec["heads"]),
+        intermediate_size=int(spec["intermediate_size"]),
+        conv_dim=(conv,) * 7,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4,
+        feat_extract_norm="layer",
+        do_stable_layer_norm=True,
+        vocab_size=32,
+    )
+    torch.manual_seed(seed)
+    model = Wav2Vec2Model(config)
+    extractor = Wav2Vec2FeatureExtractor(
+        feature_size=1,
+        sampling_rate=16000,
+        padding_value=0.0,
+        do_normalize=True,
+        return_attention_mask=True,
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    extractor.save_pretrained(out)
+    log.info("tiny Wav2Vec2 (%d parameters) -> %s", sum(p.numel() for p in model.parameters()), out)
+    return out
+
+
+def make_tiny_models(out_dir: str | Path, spec: Mapping[str, Any] | None = None) -> dict[str, Path]:
+    """Both tiny models under ``out_dir`` (``clip/`` and ``wav2vec2/``); ``spec`` like DEFAULT_TINY."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    spec = {**DEFAULT_TINY, **(spec or {})}
+    seed = int(spec["seed"])
+    out = Path(out_dir)
+    return {
+        "clip": make_tiny_clip(out / "clip", {**DEFAULT_TINY["clip"], **spec["clip"]}, seed),
+        "wav2vec2": make_tiny_wav2vec2(
+            out / "wav2vec2", {**DEFAULT_TINY["wav2vec2"], **spec["wav2vec2"]}, seed
+        ),
+    }

@@ -1,0 +1,78 @@
+"""The vision encoder: an open_clip ViT image tower with its preprocessing, on uint8 frames."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class VisionEncoder(nn.Module):
+    """Per-frame features of an open_clip ViT image tower.
+
+    The features are the tower's pooled output *before* CLIP's image projection (the class token
+    after ``ln_post``: 768-d for ViT-B/16, as in section 3.1 of the paper). CLIP's projection maps
+    into CLIP's own text space, which Stage I does not use (its text side is BERT).
+
+    Preprocessing follows the model's open_clip preprocess config (resize of the shortest side to
+    ``image_size``, centre crop, mean/std normalisation), done on tensors on the model's device.
+    """
+
+    def __init__(self, visual: nn.Module, mean: Sequence[float], std: Sequence[float], name: str):
+        super().__init__()
+        if not hasattr(visual, "transformer") or not hasattr(visual.transformer, "resblocks"):
+            raise TypeError(
+                f"vision encoder {name!r}: only open_clip VisionTransformer towers are supported, "
+                f"got {type(visual).__name__}"
+            )
+        visual.proj = None
+        self.visual = visual
+        self.name = name
+        size = visual.image_size
+        self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        self.dim = int(visual.ln_post.normalized_shape[0])
+        self.register_buffer(
+            "mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
+        )
+        self.register_buffer(
+            "std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
+        )
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.visual.transformer.resblocks)
+
+    def tail_modules(self, k: int) -> list[nn.Module]:
+        """The last ``k`` transformer blocks and the final norm (what Stage I unfreezes)."""
+        _check_tail(k, self.n_blocks, self.name)
+        return (
+            [*self.visual.transformer.resblocks[self.n_blocks - k :], self.visual.ln_post]
+            if k
+            else []
+        )
+
+    def preprocess(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, H, W, 3) RGB -> normalised float (B, 3, S, S), S = ``image_size``."""
+        x = frames.permute(0, 3, 1, 2).float().div_(255.0)
+        h, w = x.shape[-2:]
+        if (h, w) != (self.image_size, self.image_size):
+            scale = self.image_size / min(h, w)
+            new = (max(self.image_size, round(h * scale)), max(self.image_size, round(w * scale)))
+            x = F.interpolate(
+                x, size=new, mode="bicubic", align_corners=False, antialias=True
+            ).clamp_(0, 1)
+            top = (new[0] - self.image_size) // 2
+            left = (new[1] - self.image_size) // 2
+            x = x[..., top : top + self.image_size, left : left + self.image_size]
+        return (x - self.mean) / self.std
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, H, W, 3) RGB frames -> (B, dim) features."""
+        return self.visual(self.preprocess(frames))
+
+
+def _check_tail(k: int, n: int, name: str) -> None:
+    if not 0 <= k <= n:
+        raise ValueError(f"{name!r} has {n} blocks; cannot train the last {k}")

@@ -1,0 +1,303 @@
+"""Feature extraction of one shard into the three feature stores (visual, audio, text).
+
+One job writes a shard's three modality stores of one feature set (fewer job start-ups; the
+encoders are loaded once). What each store holds:
+
+- visual: (T, D) per frame at the frame rate, T = the frames store's frame count.
+- audio: (T, D) pooled onto the visual time base (see ``features.pooling``); extra ``raw``
+  (T_a, D) at the encoder's native rate (about 50 frames/s) when ``keep_raw_audio``.
+- text: (L, D) token features of the transcript (row 0 is CLS); extra ``cls`` (D,).
+
+Each modality has a source: an encoder (with an optional head applied to its per-frame / per-token
+outputs: the Stage I projection) or the organisers' .pkl files. A clip whose input is missing
+gets a ``(0, D)`` entry with ``missing=True`` and the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from emibench.data.store import SequenceWriter
+from emibench.features.encode import encode_frames, encode_texts, encode_waves
+from emibench.features.media import Item, MediaReader, group_by_rows, prefetch, text_of
+from emibench.features.official import ORGANISER_DIRS, organiser_path, read_organiser_features
+from emibench.features.pooling import pool_to_steps, uniform_times
+
+log = logging.getLogger(__name__)
+
+MODALITIES = ("visual", "audio", "text")
+Head = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class Source:
+    """Where one modality's features come from: ``encoder`` (+ ``head``) or organiser files."""
+
+    encoder: torch.nn.Module | None = None
+    head: torch.nn.Module | None = None
+    organiser_root: str | None = None
+    label: str = ""
+
+    @property
+    def dim(self) -> int:
+        if self.head is not None:
+            return int(self.head.out_dim)
+        return int(self.encoder.dim)
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.head is None else self.head(x)
+
+
+@dataclass
+class ExtractSettings:
+    """Batching and precision of extraction (config section ``features``)."""
+
+    batch_size: int = 64
+    audio_batch_size: int = 8
+    audio_window_s: float = 20.0
+    text_batch_size: int = 64
+    keep_raw_audio: bool = True
+    precision: str = "auto"
+    prefetch: int = 2
+
+
+@dataclass
+class ShardSummary:
+    """Counts per modality of what was written."""
+
+    present: dict[str, int] = field(default_factory=dict)
+    missing: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _f16(x: torch.Tensor) -> np.ndarray:
+    return x.detach().float().cpu().numpy().astype(np.float16)
+
+
+def extract_shard(
+    ids: Sequence[str],
+    media: MediaReader,
+    transcripts: pd.DataFrame,
+    outputs: Mapping[str, str | Path],
+    sources: Mapping[str, Source],
+    featset: str,
+    settings: ExtractSettings,
+) -> ShardSummary:
+    """Write the feature stores named in ``outputs`` (modality -> path) for the clips ``ids``."""
+    summary = ShardSummary()
+    with ExitStack() as stack, torch.inference_mode():
+        for modality in MODALITIES:
+            if modality not in outputs:
+                continue
+            source = sources[modality]
+            start = time.perf_counter()
+            if source.organiser_root is not None:
+                dim = _organiser_dim(source.organiser_root, modality, ids)
+            else:
+                dim = source.dim
+            writer = stack.enter_context(
+                SequenceWriter(
+                    outputs[modality],
+                    kind="features",
+                    featset=featset,
+                    modality=modality,
+                    encoder=source.label,
+                    dim=dim,
+                )
+            )
+            run = {"visual": _visual, "audio": _audio, "text": _text}[modality]
+            counts = run(ids, media, transcripts, writer, source, dim, settings)
+            summary.present[modality], summary.missing[modality] = counts
+            summary.seconds[modality] = time.perf_counter() - start
+            log.info(
+                "%s %s: %d clips written, %d missing, %.1f s",
+                featset,
+                modality,
+                counts[0],
+                counts[1],
+                summary.seconds[modality],
+            )
+    return summary
+
+
+def _write_missing(
+    writer: SequenceWriter, item: Item, dim: int, rate_hz: float, modality: str
+) -> None:
+    extras = {"cls": np.zeros(dim, np.float16)} if modality == "text" else None
+    writer.write(
+        item.id,
+        np.zeros((0, dim), np.float16),
+        extras,
+        missing=True,
+        reason=item.reason,
+        rate_hz=rate_hz,
+    )
+
+
+def _progress(ids: Sequence[str], what: str) -> tqdm:
+    return tqdm(total=len(ids), desc=what, unit="clip", leave=False, mininterval=2.0)
+
+
+def _visual(ids, media, transcripts, writer, source: Source, dim, settings) -> tuple[int, int]:
+    rate = media.frame_rate
+    present = missing = 0
+    with _progress(ids, "visual") as bar:
+        if source.organiser_root is not None:
+            for clip_id in ids:
+                item = _organiser_on_steps(source.organiser_root, "visual", clip_id, media)
+                if item.value is None:
+                    _write_missing(writer, item, dim, rate, "visual")
+                    missing += 1
+                else:
+                    writer.write(clip_id, _f16(item.value), rate_hz=rate)
+                    present += 1
+                bar.update()
+            return present, missing
+        items = (media.frames_of(i) for i in ids)
+        for group in prefetch(group_by_rows(items, 4 * settings.batch_size), settings.prefetch):
+            have = [it for it in group if it.value is not None]
+            feats = encode_frames(
+                source.encoder, [it.value for it in have], settings.batch_size, settings.precision
+            )
+            by_id = {it.id: source.project(f) for it, f in zip(have, feats)}
+            for it in group:
+                if it.value is None:
+                    _write_missing(writer, it, dim, rate, "visual")
+                    missing += 1
+                else:
+                    writer.write(it.id, _f16(by_id[it.id]), rate_hz=rate)
+                    present += 1
+            bar.update(len(group))
+    return present, missing
+
+
+def _audio_items(ids: Sequence[str], media: MediaReader, sample_rate: int) -> Iterator[Item]:
+    """Waves at ``sample_rate``, each with its visual time base attached."""
+    for clip_id in ids:
+        item = media.wave_of(clip_id, sample_rate)
+        if item.value is not None:
+            item.steps = media.step_times(clip_id, fallback_duration=len(item.value) / sample_rate)
+        yield item
+
+
+def _audio(ids, media, transcripts, writer, source: Source, dim, settings) -> tuple[int, int]:
+    rate = media.frame_rate
+    present = missing = 0
+    with _progress(ids, "audio") as bar:
+        if source.organiser_root is not None:
+            for clip_id in ids:
+                item = _organiser_on_steps(
+                    source.organiser_root, "audio", clip_id, media, keep_raw=True
+                )
+                if item.value is None:
+                    _write_missing(writer, item, dim, rate, "audio")
+                    missing += 1
+                else:
+                    pooled, raw, raw_rate = item.value
+                    extras = {"raw": _f16(raw)} if settings.keep_raw_audio else None
+                    writer.write(clip_id, _f16(pooled), extras, rate_hz=rate, raw_rate_hz=raw_rate)
+                    present += 1
+                bar.update()
+            return present, missing
+        encoder = source.encoder
+        window = int(settings.audio_window_s * encoder.sample_rate)
+        items = _audio_items(ids, media, encoder.sample_rate)
+        for group in prefetch(
+            group_by_rows(items, settings.audio_batch_size * window), settings.prefetch
+        ):
+            have = [it for it in group if it.value is not None]
+            outs = encode_waves(
+                encoder,
+                [it.value for it in have],
+                settings.audio_batch_size,
+                settings.audio_window_s,
+                settings.precision,
+            )
+            by_id = {it.id: (source.project(f), t, it.steps) for it, (f, t) in zip(have, outs)}
+            for it in group:
+                if it.value is None:
+                    _write_missing(writer, it, dim, rate, "audio")
+                    missing += 1
+                    continue
+                feats, times, steps = by_id[it.id]
+                extras = {"raw": _f16(feats)} if settings.keep_raw_audio else None
+                writer.write(
+                    it.id,
+                    _f16(pool_to_steps(feats, times, steps)),
+                    extras,
+                    rate_hz=rate,
+                    raw_rate_hz=encoder.rate_hz,
+                )
+                present += 1
+            bar.update(len(group))
+    return present, missing
+
+
+def _text(ids, media, transcripts, writer, source: Source, dim, settings) -> tuple[int, int]:
+    items = [text_of(transcripts, i) for i in ids]
+    have = [it for it in items if it.value is not None]
+    tokens = encode_texts(
+        source.encoder, [it.value for it in have], settings.text_batch_size, settings.precision
+    )
+    by_id = {it.id: source.project(t) for it, t in zip(have, tokens)}
+    for it in items:
+        if it.value is None:
+            _write_missing(writer, it, dim, 0.0, "text")
+        else:
+            feats = by_id[it.id]
+            writer.write(
+                it.id, _f16(feats), {"cls": _f16(feats[0])}, rate_hz=0.0, n_tokens=len(feats)
+            )
+    return len(have), len(items) - len(have)
+
+
+def _organiser_on_steps(
+    root: str, modality: str, clip_id: str, media: MediaReader, keep_raw: bool = False
+) -> Item:
+    """Organiser features of a clip pooled onto its visual time base (and the raw array + rate)."""
+    path = organiser_path(root, modality, clip_id)
+    if path is None:
+        return Item(
+            clip_id,
+            None,
+            f"no organiser file {Path(root) / ORGANISER_DIRS[modality] / clip_id}.pkl",
+        )
+    array = read_organiser_features(path)
+    if len(array) == 0:
+        return Item(clip_id, None, f"empty organiser features {path}")
+    duration = media.durations.get(clip_id)
+    steps = media.step_times(clip_id)
+    if duration is None or not np.isfinite(duration) or duration <= 0:
+        if steps is None:
+            return Item(
+                clip_id,
+                None,
+                f"{path}: no duration and no frames to place its {len(array)} rows in time",
+            )
+        duration = float(steps[-1]) + 1.0 / media.frame_rate
+    rate = len(array) / duration
+    if steps is None:
+        return Item(clip_id, None, f"{path}: clip has no visual time base")
+    pooled = pool_to_steps(torch.from_numpy(array), uniform_times(len(array), rate), steps)
+    return Item(clip_id, (pooled, torch.from_numpy(array), rate) if keep_raw else pooled)
+
+
+def _organiser_dim(root: str, modality: str, ids: Sequence[str]) -> int:
+    """Feature width of the organiser files: from the shard's first file, else any file."""
+    for clip_id in ids:
+        path = organiser_path(root, modality, clip_id)
+        if path is not None:
+            return int(read_organiser_features(path).shape[1])
+    for path in sorted((Path(root) / ORGANISER_DIRS[modality]).glob("*.pkl"))[:1]:
+        return int(read_organiser_features(path).shape[1])
+    raise FileNotFoundError(f"no organiser .pkl files in {Path(root) / ORGANISER_DIRS[modality]}")

@@ -1,0 +1,93 @@
+"""The organisers' baseline features: ``<root>/vit/{id}.pkl`` (T, 384) and ``<root>/wav2vec2/{id}.pkl``
+(T, 768, about 50 frames/s), pickled numpy arrays, one file per clip.
+
+Neither file records its frame rate, so the rate is ``T / duration`` with the clip's probed
+duration from the manifest, and row ``i`` is centred at ``(i + 1/2) / rate``.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+ORGANISER_DIRS = {"visual": "vit", "audio": "wav2vec2"}
+SOURCES = ("organiser", "encoders", "auto")
+
+
+class OrganiserFeatureError(ValueError):
+    """An organiser .pkl file that does not hold a (T, D) numeric array."""
+
+
+def organiser_path(root: str | Path, modality: str, clip_id: str) -> Path | None:
+    """The organiser file of a clip (``00012.pkl``, or ``12.pkl``), or None when neither exists."""
+    folder = Path(root) / ORGANISER_DIRS[modality]
+    for stem in (clip_id, str(int(clip_id)) if clip_id.isdigit() else clip_id):
+        path = folder / f"{stem}.pkl"
+        if path.is_file():
+            return path
+    return None
+
+
+def read_organiser_features(path: str | Path) -> np.ndarray:
+    """A pickled organiser feature file -> float32 (T, D).
+
+    Accepts a 2-D array (or anything numpy turns into one: a list of rows, a tensor), a 1-D array
+    (one row), or a dict holding exactly one array. Anything else is an error naming the file.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            obj = pickle.load(f)
+    except Exception as exc:
+        raise OrganiserFeatureError(f"{path}: cannot unpickle organiser features ({exc})") from exc
+    if isinstance(obj, dict):
+        arrays = [v for v in obj.values() if hasattr(v, "shape") or isinstance(v, list)]
+        if len(arrays) != 1:
+            raise OrganiserFeatureError(
+                f"{path}: a dict with keys {list(obj)}; expected exactly one array"
+            )
+        obj = arrays[0]
+    if hasattr(obj, "detach"):
+        obj = obj.detach().cpu().numpy()
+    try:
+        array = np.asarray(obj, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise OrganiserFeatureError(
+            f"{path}: not a numeric array ({type(obj).__name__}: {exc})"
+        ) from exc
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim == 3 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim != 2:
+        raise OrganiserFeatureError(f"{path}: expected a (T, D) array, got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise OrganiserFeatureError(f"{path}: holds NaN or infinite values")
+    return array
+
+
+def has_organiser(root: str | Path, modality: str) -> bool:
+    """Whether the dataset root has the organiser folder of ``modality`` with any .pkl in it."""
+    folder = Path(root) / ORGANISER_DIRS[modality]
+    return folder.is_dir() and any(folder.glob("*.pkl"))
+
+
+def resolve_official_source(setting: str, root: str | Path, modality: str) -> str:
+    """``organiser`` or ``encoders`` for one modality of the official feature set.
+
+    ``auto`` takes the organiser features when the root has their folder, per modality.
+    ``organiser`` without the folder is an error.
+    """
+    if setting not in SOURCES:
+        raise ValueError(f"features.official_source {setting!r}: expected one of {SOURCES}")
+    if setting == "encoders":
+        return "encoders"
+    present = has_organiser(root, modality)
+    if setting == "organiser" and not present:
+        raise FileNotFoundError(
+            f"features.official_source is 'organiser' but {Path(root) / ORGANISER_DIRS[modality]} holds no .pkl "
+            "files; set it to 'auto' or 'encoders' to compute the baseline features with the frozen encoders"
+        )
+    return "organiser" if present else "encoders"

@@ -1,0 +1,63 @@
+"""SGDR: cosine annealing with warm restarts (paper section 4.3, its eq. 9 of the schedule).
+
+``eta_t = eta_min + 1/2 (eta_max - eta_min) (1 + cos(pi T_cur / T_i))``, with ``T_cur`` the
+iterations since the last restart and ``T_i`` the current cycle length in iterations (the paper:
+10 epochs; ``cycle_mult`` > 1 lengthens each next cycle). A restart only resets the learning rate;
+the optimiser keeps its state (momentum, Adam moments).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def sgdr_lr(
+    step: int, cycle_steps: int, lr_max: float, lr_min: float, cycle_mult: float = 1.0
+) -> float:
+    """Learning rate at iteration ``step`` (0-based) for a first cycle of ``cycle_steps`` iterations."""
+    if cycle_steps < 1:
+        raise ValueError(f"cycle_steps must be at least 1, got {cycle_steps}")
+    t_cur, t_i = step, float(cycle_steps)
+    while t_cur >= t_i:
+        t_cur -= t_i
+        t_i = max(1.0, round(t_i * cycle_mult))
+    return lr_min + 0.5 * (lr_max - lr_min) * (1.0 + math.cos(math.pi * t_cur / t_i))
+
+
+class SGDR:
+    """Sets the optimiser's learning rate from ``sgdr_lr`` at each ``step()``."""
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        cycle_steps: int,
+        lr_max: float,
+        lr_min: float,
+        cycle_mult: float = 1.0,
+    ):
+        self.optimizer = optimizer
+        self.cycle_steps, self.lr_max, self.lr_min, self.cycle_mult = (
+            cycle_steps,
+            lr_max,
+            lr_min,
+            cycle_mult,
+        )
+        self.step_count = 0
+        self._apply()
+
+    def _apply(self) -> float:
+        lr = sgdr_lr(self.step_count, self.cycle_steps, self.lr_max, self.lr_min, self.cycle_mult)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def step(self) -> float:
+        """Advance one iteration; returns the learning rate of the next one."""
+        self.step_count += 1
+        return self._apply()

@@ -1,0 +1,227 @@
+"""Stage I training of one pair (vision-text or audio-text): symmetric InfoNCE, SGDR, per-epoch log.
+
+Each epoch shuffles the train clips into batches of ``batch_size`` pairs (a last batch of one
+clip is dropped: InfoNCE needs negatives), sets the SGDR learning rate every iteration, and then
+evaluates on valid: the InfoNCE loss over batches in a fixed order, and media->text retrieval
+recall@1 and @5 over the whole valid split (see ``stage1.retrieval``). The checkpoint is the model
+after the last epoch (SGDR ends its cycle at ``lr_min``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from emibench.features.extract import ExtractSettings
+from emibench.stage1.checkpoint import freeze_except_tail, trainable_state
+from emibench.stage1.data import MediaSegments, PairClips, TextCLS
+from emibench.stage1.model import ContrastivePair
+from emibench.stage1.retrieval import chance_recall_at_k, recall_at_k, text_groups
+from emibench.stage1.schedule import SGDR
+
+log = logging.getLogger(__name__)
+
+LOG_COLUMNS = [
+    "epoch",
+    "lr",
+    "train_loss",
+    "valid_loss",
+    "valid_recall_at_1",
+    "valid_recall_at_5",
+    "n_train",
+    "n_left_out",
+    "valid_chance_at_1",
+    "valid_chance_at_5",
+    "temperature",
+    "seconds",
+]
+
+
+@dataclass
+class Stage1Settings:
+    """Config section ``stage1`` (see config/schema/stage1.schema.yaml)."""
+
+    epochs: int = 50
+    batch_size: int = 32
+    lr_max: float = 1e-5
+    lr_min: float = 1e-7
+    cycle_epochs: int = 10
+    cycle_mult: float = 1.0
+    weight_decay: float = 0.01
+    proj_dim: int = 256
+    proj_hidden: int = 0
+    init_temperature: float = 0.07
+    max_logit_scale: float = 100.0
+    segments: int = 8
+    train_layers: int = 0
+    seed: int = 0
+    text_pair: str = "vision_text"
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Stage1Settings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise KeyError(
+                f"stage1 settings: unknown keys {sorted(unknown)}; known: {sorted(known)}"
+            )
+        return cls(**values)
+
+    def head(self) -> dict[str, Any]:
+        return {
+            "proj_dim": self.proj_dim,
+            "proj_hidden": self.proj_hidden,
+            "init_temperature": self.init_temperature,
+            "max_logit_scale": self.max_logit_scale,
+        }
+
+
+@dataclass
+class PairSide:
+    """One split's inputs of a pair: the clips, their media segment means and text CLS."""
+
+    clips: PairClips
+    media: MediaSegments
+    text: TextCLS
+
+
+def build_side(
+    clips: PairClips,
+    media_encoder,
+    text_encoder,
+    media_reader,
+    modality: str,
+    settings: Stage1Settings,
+    extract: ExtractSettings,
+    what: str,
+) -> PairSide:
+    cache = settings.train_layers == 0
+    media = MediaSegments(media_encoder, media_reader, modality, settings.segments, extract, cache)
+    if cache:
+        media.precompute(clips.ids, f"{what} {modality}")
+    text = TextCLS(text_encoder, dict(zip(clips.ids, clips.texts)), extract, cache)
+    return PairSide(clips, media, text)
+
+
+def _embed(
+    pair: ContrastivePair, side: PairSide, ids: list[str]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    return pair.media_embedding(side.media(ids)), pair.text_embedding(side.text(ids))
+
+
+@torch.no_grad()
+def evaluate(pair: ContrastivePair, side: PairSide, batch_size: int) -> dict[str, float]:
+    """Valid InfoNCE (batches in order) and media->text recall@1/@5 over the whole split."""
+    ids = side.clips.ids
+    if len(ids) < 2:
+        return {
+            "valid_loss": math.nan,
+            "valid_recall_at_1": math.nan,
+            "valid_recall_at_5": math.nan,
+        }
+    media, text, losses, weights = [], [], [], []
+    for start in range(0, len(ids), batch_size):
+        m, t = _embed(pair, side, ids[start : start + batch_size])
+        media.append(m)
+        text.append(t)
+        if len(m) > 1:
+            losses.append(float(pair.loss(m, t)))
+            weights.append(len(m))
+    sim = pair.logits(torch.cat(media), torch.cat(text))
+    groups = text_groups(side.clips.texts)
+    return {
+        "valid_loss": float(np.average(losses, weights=weights)),
+        "valid_recall_at_1": recall_at_k(sim, groups, 1),
+        "valid_recall_at_5": recall_at_k(sim, groups, 5),
+        "valid_chance_at_1": chance_recall_at_k(groups, 1),
+        "valid_chance_at_5": chance_recall_at_k(groups, 5),
+    }
+
+
+def train_pair(
+    train: PairSide,
+    valid: PairSide,
+    media_encoder: torch.nn.Module,
+    text_encoder: torch.nn.Module,
+    settings: Stage1Settings,
+    device: torch.device,
+) -> tuple[ContrastivePair, pd.DataFrame]:
+    """Train the heads (and the unfrozen encoder blocks) of a pair; returns the pair and the log."""
+    if len(train.clips.ids) < 2:
+        raise ValueError(
+            f"Stage I needs at least 2 train clips with media and text, got {len(train.clips.ids)} "
+            f"(left out: {train.clips.reasons()})"
+        )
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    pair = ContrastivePair(media_encoder.dim, text_encoder.dim, **settings.head()).to(device)
+    params = list(pair.parameters())
+    params += freeze_except_tail(media_encoder, settings.train_layers)
+    params += freeze_except_tail(text_encoder, settings.train_layers)
+    optimizer = torch.optim.AdamW(params, lr=settings.lr_max, weight_decay=settings.weight_decay)
+    n = len(train.clips.ids)
+    batches_per_epoch = n // settings.batch_size + (1 if n % settings.batch_size > 1 else 0)
+    schedule = SGDR(
+        optimizer,
+        settings.cycle_epochs * batches_per_epoch,
+        settings.lr_max,
+        settings.lr_min,
+        settings.cycle_mult,
+    )
+    ids = np.array(train.clips.ids)
+    rows = []
+    for epoch in tqdm(
+        range(1, settings.epochs + 1), desc="stage1 epochs", unit="epoch", leave=False
+    ):
+        start, lr, losses = time.perf_counter(), schedule.lr, []
+        pair.train()
+        order = rng.permutation(n)
+        for b in range(batches_per_epoch):
+            batch = ids[order[b * settings.batch_size : (b + 1) * settings.batch_size]].tolist()
+            media, text = _embed(pair, train, batch)
+            loss = pair.loss(media, text)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            pair.clamp_temperature()
+            schedule.step()
+            losses.append(loss.detach().item())
+        pair.eval()
+        row = {"epoch": epoch, "lr": lr, "train_loss": float(np.mean(losses))}
+        row.update(evaluate(pair, valid, settings.batch_size))
+        row.update(
+            n_train=n,
+            n_left_out=len(train.clips.left_out),
+            temperature=pair.temperature,
+            seconds=time.perf_counter() - start,
+        )
+        rows.append(row)
+        log.info(
+            "epoch %d: lr %.2e train loss %.4f valid loss %.4f R@1 %.3f R@5 %.3f (chance %.3f / %.3f)",
+            epoch,
+            lr,
+            row["train_loss"],
+            row["valid_loss"],
+            row["valid_recall_at_1"],
+            row["valid_recall_at_5"],
+            row.get("valid_chance_at_1", math.nan),
+            row.get("valid_chance_at_5", math.nan),
+        )
+    return pair, pd.DataFrame(rows, columns=LOG_COLUMNS)
+
+
+def encoder_states(
+    media_encoder: torch.nn.Module, text_encoder: torch.nn.Module
+) -> dict[str, dict]:
+    """The trainable (unfrozen) parameters of both encoders, for the checkpoint."""
+    return {"media": trainable_state(media_encoder), "text": trainable_state(text_encoder)}

@@ -1,0 +1,29 @@
+"""`emibench make-tiny-models`: deterministic tiny models in the formats the real loaders read."""
+
+import json
+
+import pytest
+from safetensors.torch import load_file
+
+from emibench.cli import main
+from emibench.encoders.tiny import make_tiny_clip
+
+
+def test_make_tiny_models_cli_is_deterministic(tmp_path):
+    spec = json.dumps({"seed": 3, "clip": {"image_size": 32, "patch_size": 8}})
+    for name in ("a", "b"):
+        assert main(["make-tiny-models", "--out-dir", str(tmp_path / name), "--spec", spec]) == 0
+    for name in ("a", "b"):
+        assert (tmp_path / name / "wav2vec2" / "preprocessor_config.json").is_file()
+        assert (tmp_path / name / "wav2vec2" / "config.json").is_file()
+    config = json.loads((tmp_path / "a" / "clip" / "open_clip_config.json").read_text())
+    assert config["model_cfg"]["vision_cfg"]["image_size"] == 32
+    a = load_file(tmp_path / "a" / "clip" / "open_clip_model.safetensors")
+    b = load_file(tmp_path / "b" / "clip" / "open_clip_model.safetensors")
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+
+
+def test_patch_must_divide_the_image(tmp_path):
+    spec = {"image_size": 30, "patch_size": 8, "width": 16, "layers": 1, "heads": 1, "embed_dim": 8}
+    with pytest.raises(ValueError, match="not a multiple"):
+        make_tiny_clip(tmp_path, spec)

@@ -1,0 +1,147 @@
+"""`emibench features`: shapes, dtypes and missing entries of the three feature stores."""
+
+import json
+
+import numpy as np
+import pytest
+
+from emibench.cli import main
+from emibench.data.store import SequenceReader
+from features_fakes import MINILM, tiny_models, write_manifest, write_shard
+
+IDS = [f"{i:05d}" for i in range(8)]
+
+
+@pytest.fixture(scope="module")
+def shard(tmp_path_factory):
+    root = tmp_path_factory.mktemp("extract")
+    paths = write_shard(
+        root,
+        "train",
+        0,
+        IDS,
+        size=32,
+        missing_frames=("00001",),
+        missing_audio=("00002",),
+        empty_text=("00003",),
+    )
+    paths["manifest"] = write_manifest(root / "manifest.tsv", {("train", 0): IDS})
+    paths["root"] = root
+    paths["models"] = tiny_models(tmp_path_factory.getbasetemp())
+    return paths
+
+
+def _run(shard, out, settings, device="cpu"):
+    models = shard["models"]
+    argv = [
+        "features",
+        "--featset",
+        "official",
+        "--split",
+        "train",
+        "--shard",
+        "0",
+        "--manifest",
+        str(shard["manifest"]),
+        "--frames",
+        str(shard["frames"]),
+        "--audio",
+        str(shard["audio"]),
+        "--transcripts",
+        str(shard["transcripts"]),
+        "--visual-out",
+        str(out / "v.h5"),
+        "--audio-out",
+        str(out / "a.h5"),
+        "--text-out",
+        str(out / "t.h5"),
+        "--dataset-root",
+        str(shard["root"]),
+        "--vision",
+        json.dumps({"model_name": str(models["clip"])}),
+        "--audio-encoder",
+        json.dumps({"name": str(models["wav2vec2"])}),
+        "--text",
+        json.dumps({"name": MINILM, "max_length": 32}),
+        "--settings",
+        json.dumps(settings),
+        "--device",
+        device,
+    ]
+    assert main(argv) == 0
+    return {m: SequenceReader(out / f"{m}.h5") for m in "vat"}
+
+
+def test_official_features_from_the_encoders(shard, tmp_path):
+    stores = _run(
+        shard, tmp_path, {"batch_size": 5, "audio_batch_size": 2, "official_source": "auto"}
+    )
+    frames = SequenceReader(shard["frames"])
+    v, a, t = stores["v"], stores["a"], stores["t"]
+    assert v.store_attrs()["kind"] == "features" and v.store_attrs()["featset"] == "official"
+    assert [s.store_attrs()["dim"] for s in (v, a, t)] == [64, 64, 384]
+    for clip_id in IDS:
+        for store in (v, a, t):
+            assert clip_id in store and store[clip_id].dtype == np.float16
+        if clip_id != "00001":
+            n_frames = len(frames[clip_id])
+            assert v[clip_id].shape == (n_frames, 64) and not v.is_missing(clip_id)
+            if clip_id != "00002":
+                assert a[clip_id].shape == (n_frames, 64)
+                raw = a.extra(clip_id, "raw")
+                assert raw.shape[1] == 64 and raw.shape[0] > 4 * n_frames  # 50 Hz vs 5 Hz
+                assert a.attrs(clip_id)["raw_rate_hz"] == pytest.approx(50.0)
+        if clip_id != "00003":
+            tokens = t[clip_id]
+            assert tokens.shape[1] == 384 and tokens.shape[0] >= 3
+            np.testing.assert_array_equal(t.extra(clip_id, "cls"), tokens[0])
+    assert v["00001"].shape == (0, 64) and v.is_missing("00001")
+    assert v.attrs("00001")["reason"] == "decode failed: test"
+    assert a["00002"].shape == (0, 64) and a.attrs("00002")["reason"] == "no audio stream"
+    assert t["00003"].shape == (0, 384) and "empty transcript" in t.attrs("00003")["reason"]
+    # a clip without frames still gets its audio on a uniform 5 Hz grid over its duration
+    assert a["00001"].shape == (7, 64)
+    assert np.isfinite(v["00000"].astype(np.float32)).all()
+
+
+def test_raw_audio_is_dropped_when_not_kept(shard, tmp_path):
+    stores = _run(shard, tmp_path, {"keep_raw_audio": False, "prefetch": 0})
+    with pytest.raises(KeyError):
+        stores["a"].extra("00000", "raw")
+
+
+@pytest.mark.gpu
+def test_cuda_bf16_extraction_matches_the_cpu(shard, tmp_path):
+    cpu = _run(shard, tmp_path / "cpu", {"precision": "fp32"})
+    gpu = _run(shard, tmp_path / "gpu", {"precision": "auto"}, device="cuda")
+    for name in "vat":
+        for clip_id in IDS:
+            a, b = cpu[name][clip_id].astype(np.float32), gpu[name][clip_id].astype(np.float32)
+            assert a.shape == b.shape and gpu[name][clip_id].dtype == np.float16
+            if a.size:
+                cos = (a * b).sum() / (np.linalg.norm(a) * np.linalg.norm(b))
+                assert cos > 0.98
+
+
+def test_one_job_writes_several_shards(shard, tmp_path):
+    ids2 = ["00100", "00101"]
+    second = write_shard(shard["root"] / "second", "train", 1, ids2, size=32)
+    manifest = write_manifest(tmp_path / "manifest.tsv", {("train", 0): IDS, ("train", 1): ids2})
+    models = shard["models"]
+    outs = {m: [str(tmp_path / f"{m}{k}.h5") for k in (0, 1)] for m in ("v", "a", "t")}
+    argv = [
+        "features", "--featset", "official", "--split", "train", "--shard", "0", "1",
+        "--manifest", str(manifest),
+        "--frames", str(shard["frames"]), str(second["frames"]),
+        "--audio", str(shard["audio"]), str(second["audio"]),
+        "--transcripts", str(shard["transcripts"]), str(second["transcripts"]),
+        "--visual-out", *outs["v"], "--audio-out", *outs["a"], "--text-out", *outs["t"],
+        "--vision", json.dumps({"model_name": str(models["clip"])}),
+        "--audio-encoder", json.dumps({"name": str(models["wav2vec2"])}),
+        "--text", json.dumps({"name": MINILM}),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    assert SequenceReader(outs["v"][0]).ids() == IDS
+    assert SequenceReader(outs["t"][1]).ids() == ids2
+    with pytest.raises(SystemExit, match="one per shard"):
+        main([*argv[: argv.index("--text-out") + 2], *argv[argv.index("--vision") :]])

@@ -1,0 +1,108 @@
+"""The organisers' vit/*.pkl and wav2vec2/*.pkl: reading, source resolution, pooling onto frames."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from emibench.cli import main
+from emibench.data.store import SequenceReader
+from emibench.features.official import (
+    OrganiserFeatureError,
+    organiser_path,
+    read_organiser_features,
+    resolve_official_source,
+)
+from features_fakes import MINILM, write_manifest, write_shard
+
+IDS = [f"{i:05d}" for i in range(4)]
+
+
+def _dump(path, obj):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        pickle.dump(obj, f)
+
+
+def test_read_organiser_features_accepts_arrays_lists_and_one_array_dicts(tmp_path):
+    array = np.arange(12, dtype=np.float64).reshape(3, 4)
+    for name, obj in {"a": array, "b": array.tolist(), "c": {"feat": array}}.items():
+        _dump(tmp_path / f"{name}.pkl", obj)
+        got = read_organiser_features(tmp_path / f"{name}.pkl")
+        assert got.dtype == np.float32 and got.shape == (3, 4)
+        np.testing.assert_array_equal(got, array)
+    _dump(tmp_path / "bad.pkl", {"a": array, "b": array})
+    with pytest.raises(OrganiserFeatureError, match="bad.pkl"):
+        read_organiser_features(tmp_path / "bad.pkl")
+    (tmp_path / "broken.pkl").write_bytes(b"not a pickle")
+    with pytest.raises(OrganiserFeatureError, match="broken.pkl"):
+        read_organiser_features(tmp_path / "broken.pkl")
+    _dump(tmp_path / "cube.pkl", np.zeros((2, 3, 4)))
+    with pytest.raises(OrganiserFeatureError, match=r"\(T, D\)"):
+        read_organiser_features(tmp_path / "cube.pkl")
+
+
+def test_source_resolution_and_file_names(tmp_path):
+    assert resolve_official_source("auto", tmp_path, "visual") == "encoders"
+    with pytest.raises(FileNotFoundError, match="official_source"):
+        resolve_official_source("organiser", tmp_path, "visual")
+    _dump(tmp_path / "vit" / "7.pkl", np.zeros((2, 384)))
+    assert resolve_official_source("auto", tmp_path, "visual") == "organiser"
+    assert resolve_official_source("auto", tmp_path, "audio") == "encoders"
+    assert resolve_official_source("encoders", tmp_path, "visual") == "encoders"
+    assert organiser_path(tmp_path, "visual", "00007").name == "7.pkl"
+    assert organiser_path(tmp_path, "visual", "00008") is None
+
+
+def test_official_features_from_organiser_files(tmp_path):
+    paths = write_shard(tmp_path, "train", 0, IDS, size=32)
+    manifest = write_manifest(tmp_path / "manifest.tsv", {("train", 0): IDS})
+    frames = SequenceReader(paths["frames"])
+    durations = {c: 1.0 + 0.4 * k for k, c in enumerate(IDS)}
+    for clip_id in IDS[:3]:  # the last clip has no organiser files
+        _dump(tmp_path / "vit" / f"{clip_id}.pkl", np.ones((int(durations[clip_id] * 30), 384)))
+        ramp = np.arange(int(durations[clip_id] * 50), dtype=np.float32)[:, None]
+        _dump(tmp_path / "wav2vec2" / f"{clip_id}.pkl", np.repeat(ramp, 768, axis=1))
+    out = tmp_path / "out"
+    argv = [
+        "features",
+        "--featset",
+        "official",
+        "--split",
+        "train",
+        "--shard",
+        "0",
+        "--manifest",
+        str(manifest),
+        "--frames",
+        str(paths["frames"]),
+        "--audio",
+        str(paths["audio"]),
+        "--transcripts",
+        str(paths["transcripts"]),
+        "--visual-out",
+        str(out / "v.h5"),
+        "--audio-out",
+        str(out / "a.h5"),
+        "--text-out",
+        str(out / "t.h5"),
+        "--dataset-root",
+        str(tmp_path),
+        "--text",
+        json.dumps({"name": MINILM}),
+        "--settings",
+        json.dumps({"official_source": "organiser"}),
+    ]
+    assert main(argv) == 0
+    v, a = SequenceReader(out / "v.h5"), SequenceReader(out / "a.h5")
+    assert v.store_attrs()["dim"] == 384 and a.store_attrs()["dim"] == 768
+    for clip_id in IDS[:3]:
+        n = len(frames[clip_id])
+        assert v[clip_id].shape == (n, 384) and v[clip_id].dtype == np.float16
+        assert a[clip_id].shape == (n, 768)
+        assert a.extra(clip_id, "raw").shape == (int(durations[clip_id] * 50), 768)
+        # step 1 (0.2 s) averages the 50 Hz rows centred in [0.1, 0.3): rows 5..14
+        assert float(a[clip_id][1, 0]) == pytest.approx(9.5, abs=0.01)
+    assert v.is_missing("00003") and "no organiser file" in v.attrs("00003")["reason"]
+    assert a["00003"].shape == (0, 768)

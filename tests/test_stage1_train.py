@@ -1,0 +1,226 @@
+"""Stage I training: a smoke run on random tensors whose loss falls, and the CLI on fake stores."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from emibench.cli import main
+from emibench.data.store import SequenceReader
+from emibench.stage1.checkpoint import load_stage1
+from emibench.stage1.model import ContrastivePair
+from emibench.stage1.train import LOG_COLUMNS
+from features_fakes import MINILM, tiny_models, write_manifest, write_shard
+
+
+def test_heads_learn_to_align_random_paired_tensors():
+    g = torch.Generator().manual_seed(0)
+    n, d_media, d_text = 64, 24, 16
+    segments = [
+        torch.randn(int(torch.randint(1, 5, (1,), generator=g)), d_media, generator=g)
+        for _ in range(n)
+    ]
+    mixing = torch.randn(d_media, d_text, generator=g)
+    text = torch.stack([s.mean(0) for s in segments]) @ mixing + 0.1 * torch.randn(
+        n, d_text, generator=g
+    )
+    torch.manual_seed(0)
+    pair = ContrastivePair(d_media, d_text, proj_dim=16)
+    optimizer = torch.optim.AdamW(pair.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(60):
+        loss = pair.loss(pair.media_embedding(segments), pair.text_embedding(text))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        pair.clamp_temperature()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    assert 0.01 <= pair.temperature <= 1.0
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stage1")
+    train = [f"{i:05d}" for i in range(24)]
+    valid = [f"{i:05d}" for i in range(100, 112)]
+    paths = {
+        "train": write_shard(
+            root, "train", 0, train, missing_frames=("00002",), empty_text=("00005",)
+        ),
+        "valid": write_shard(root, "valid", 0, valid),
+    }
+    paths["manifest"] = write_manifest(
+        root / "manifest.tsv", {("train", 0): train, ("valid", 0): valid}
+    )
+    paths["models"] = tiny_models(tmp_path_factory.getbasetemp())
+    paths["root"] = root
+    return paths
+
+
+def _train(data, pair, media, settings, out):
+    models = data["models"]
+    spec = (
+        {"model_name": str(models["clip"])}
+        if pair == "vision_text"
+        else {"name": str(models["wav2vec2"])}
+    )
+    argv = [
+        "stage1",
+        "--pair",
+        pair,
+        "--train-media",
+        str(data["train"][media]),
+        "--valid-media",
+        str(data["valid"][media]),
+        "--train-transcripts",
+        str(data["train"]["transcripts"]),
+        "--valid-transcripts",
+        str(data["valid"]["transcripts"]),
+        "--media-encoder",
+        json.dumps(spec),
+        "--text-encoder",
+        json.dumps({"name": MINILM, "max_length": 32}),
+        "--settings",
+        json.dumps(
+            {
+                "proj_dim": 16,
+                "batch_size": 8,
+                "lr_max": 3e-3,
+                "lr_min": 1e-5,
+                "segments": 2,
+                **settings,
+            }
+        ),
+        "--extract",
+        json.dumps({"batch_size": 16, "official_source": "auto"}),
+        "--checkpoint",
+        str(out / "checkpoint.pt"),
+        "--log",
+        str(out / "log.tsv"),
+        "--device",
+        "cpu",
+    ]
+    assert main(argv) == 0
+    return pd.read_csv(out / "log.tsv", sep="\t"), out / "checkpoint.pt"
+
+
+def test_vision_text_cli_logs_epochs_and_counts_left_out_clips(data, tmp_path):
+    log, ckpt = _train(data, "vision_text", "frames", {"epochs": 4, "cycle_epochs": 2}, tmp_path)
+    assert list(log.columns) == LOG_COLUMNS
+    assert log["epoch"].tolist() == [1, 2, 3, 4]
+    assert (log["n_train"] == 22).all() and (log["n_left_out"] == 2).all()
+    assert log["lr"][0] == pytest.approx(3e-3) and log["lr"][2] == pytest.approx(
+        3e-3
+    )  # restart at epoch 3
+    assert log["lr"][1] < log["lr"][0]
+    assert log["valid_chance_at_1"][0] == pytest.approx(1 / 12)
+    assert log["train_loss"].iloc[-1] < log["train_loss"].iloc[0]
+    assert (
+        (log["valid_recall_at_1"] >= 0) & (log["valid_recall_at_5"] >= log["valid_recall_at_1"])
+    ).all()
+    stage = load_stage1(ckpt)
+    assert stage.pair_name == "vision_text" and stage.pair.media_head.out_dim == 16
+
+    out = tmp_path / "features"
+    shard = data["valid"]
+    argv = [
+        "features",
+        "--featset",
+        "stage1",
+        "--split",
+        "valid",
+        "--shard",
+        "0",
+        "--manifest",
+        str(data["manifest"]),
+        "--frames",
+        str(shard["frames"]),
+        "--audio",
+        str(shard["audio"]),
+        "--transcripts",
+        str(shard["transcripts"]),
+        "--visual-out",
+        str(out / "v.h5"),
+        "--audio-out",
+        str(out / "a.h5"),
+        "--text-out",
+        str(out / "t.h5"),
+        "--visual-ckpt",
+        str(ckpt),
+        "--audio-ckpt",
+        str(ckpt),
+        "--text-ckpt",
+        str(ckpt),
+    ]
+    with pytest.raises(ValueError, match="expected audio_text"):
+        main(argv)
+
+
+def test_audio_text_with_an_unfrozen_block_saves_and_restores_it(data, tmp_path):
+    log, ckpt = _train(data, "audio_text", "audio", {"epochs": 2, "train_layers": 1}, tmp_path)
+    assert len(log) == 2 and np.isfinite(log["valid_loss"]).all()
+    saved = torch.load(ckpt, weights_only=False)
+    media_state, text_state = saved["encoder_state"]["media"], saved["encoder_state"]["text"]
+    assert media_state and all(k.startswith("model.encoder.") for k in media_state)
+    assert text_state and all(".layer.5." in k for k in text_state)
+    stage = load_stage1(ckpt)
+    restored = dict(stage.media_encoder.named_parameters())
+    for name, value in media_state.items():
+        torch.testing.assert_close(restored[name].detach(), value)
+    fresh = dict(tiny_models_params(data))
+    assert any(not torch.equal(fresh[k], v) for k, v in media_state.items())  # the block did train
+
+
+def tiny_models_params(data):
+    from emibench.encoders.registry import load_audio
+
+    return {
+        k: v.detach() for k, v in load_audio(str(data["models"]["wav2vec2"])).named_parameters()
+    }
+
+
+def test_stage1_feature_set_has_the_projection_width(data, tmp_path):
+    _, vt = _train(data, "vision_text", "frames", {"epochs": 1}, tmp_path / "vt")
+    _, at = _train(data, "audio_text", "audio", {"epochs": 1}, tmp_path / "at")
+    out, shard = tmp_path / "features", data["valid"]
+    argv = [
+        "features",
+        "--featset",
+        "stage1",
+        "--split",
+        "valid",
+        "--shard",
+        "0",
+        "--manifest",
+        str(data["manifest"]),
+        "--frames",
+        str(shard["frames"]),
+        "--audio",
+        str(shard["audio"]),
+        "--transcripts",
+        str(shard["transcripts"]),
+        "--visual-out",
+        str(out / "v.h5"),
+        "--audio-out",
+        str(out / "a.h5"),
+        "--text-out",
+        str(out / "t.h5"),
+        "--visual-ckpt",
+        str(vt),
+        "--audio-ckpt",
+        str(at),
+        "--text-ckpt",
+        str(vt),
+    ]
+    assert main(argv) == 0
+    frames = SequenceReader(shard["frames"])
+    for name in "vat":
+        store = SequenceReader(out / f"{name}.h5")
+        assert store.store_attrs()["featset"] == "stage1" and store.store_attrs()["dim"] == 16
+        clip = store.ids()[0]
+        assert store[clip].dtype == np.float16 and store[clip].shape[1] == 16
+        if name != "t":
+            assert len(store[clip]) == len(frames[clip])
