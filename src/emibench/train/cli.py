@@ -1,9 +1,88 @@
-"""Subcommands of this stage (see emibench.cli)."""
+"""Subcommands of this stage (see emibench.cli): ``emibench train``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import time
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to ``sub``."""
+    p = sub.add_parser(
+        "train",
+        help="train one Stage II run (system, variant, seed) and write its run folder",
+        description="Train a DSCMN, TAEMI or baseline model on stored features with early stopping on "
+        "valid mean Pearson; write metrics.json, predictions for every clip of every split, "
+        "train_log.tsv, model.pt (and fusion weights for DSCMN) into --out-dir.",
+    )
+    p.add_argument("--system", required=True, help="system name (e.g. dscmn)")
+    p.add_argument("--variant", required=True, help="variant name (e.g. VAT_stage1)")
+    p.add_argument("--seed", type=int, required=True, help="seed for python, numpy and torch")
+    p.add_argument(
+        "--config",
+        required=True,
+        help='resolved run config as JSON: {"features", "modalities", "model": {...}, "train": {...}}',
+    )
+    p.add_argument("--manifest", required=True, help="manifest.tsv (ids, splits, labels)")
+    p.add_argument("--visual", nargs="*", default=[], help="visual feature shards of every split")
+    p.add_argument("--audio", nargs="*", default=[], help="audio feature shards of every split")
+    p.add_argument("--text", nargs="*", default=[], help="text feature shards of every split")
+    p.add_argument("--test-labels", default="", help="test labels CSV; empty when hidden")
+    p.add_argument("--out-dir", required=True, help="the run folder to write")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="torch device")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.set_defaults(func=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from emibench.devices import resolve_device
+    from emibench.logs import timed
+    from emibench.models.inputs import parse_modalities
+    from emibench.train.data import load_run_data
+    from emibench.train.trainer import RunSpec, train_run
+
+    start = time.perf_counter()
+    torch.set_num_threads(args.threads)
+    try:
+        config = json.loads(args.config)
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"--config is not valid JSON: {err}") from None
+    spec = RunSpec.from_config(args.system, args.variant, args.seed, config)
+    given = {"V": args.visual, "A": args.audio, "T": args.text}
+    used = parse_modalities(spec.modalities)
+    unexpected = [m for m, paths in given.items() if paths and m not in used]
+    lacking = [m for m in used if not given[m]]
+    if lacking or unexpected:
+        raise SystemExit(
+            f"{spec.system}/{spec.variant} uses modalities {spec.modalities}: stores lacking for {lacking}, given but unused for {unexpected}"
+        )
+    device = resolve_device(args.device)
+    with timed(log, "loading features"):
+        data = load_run_data(
+            args.manifest,
+            {m: given[m] for m in used},
+            args.test_labels,
+            spec.train.max_steps,
+            spec.train.standardize,
+        )
+    metrics = train_run(spec, data, args.out_dir, device)
+    valid = metrics["splits"]["valid"]["mean_pearson"]
+    test = metrics["splits"].get("test", {}).get("mean_pearson")
+    log.info(
+        "done: %s/%s seed %d, valid mean Pearson %.4f%s, best epoch %d of %d, %.1f s",
+        spec.system,
+        spec.variant,
+        spec.seed,
+        valid,
+        "" if test is None else f", test {test:.4f}",
+        metrics["best_epoch"],
+        metrics["epochs_run"],
+        time.perf_counter() - start,
+    )
+    return 0

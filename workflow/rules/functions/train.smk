@@ -1,7 +1,105 @@
 # Functions (input functions, targets, params) for the rules in workflow/rules/train.smk.
 # They live apart from the rules because `snakemake --lint` wants no functions beside rules.
+# A system either trains a model (`model`) or averages other runs (`fuse`); see docs/models.md.
+
+import os
+
+TRAIN = config["train"]
+SYSTEMS = TRAIN["systems"]
+STORE_OF = {"V": "visual", "A": "audio", "T": "text"}
+
+PATHS["run_file"] = f"{PATHS['run_dir']}/{{name}}"
+PATHS["submission_info"] = f"{R}/submission/{{system}}.json"
+
+
+def is_fusion(system):
+    """True for a system that averages other runs instead of training."""
+    return "fuse" in SYSTEMS[system]
+
+
+TRAINED = [s for s in SYSTEMS if not is_fusion(s)]
+FUSED = [s for s in SYSTEMS if is_fusion(s)]
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly ``names`` (nothing when empty)."""
+    return "|".join(names) if names else "(?!)"
+
+
+def run_config(system, variant):
+    """A run's resolved config: the system's keys overridden by the variant's."""
+    own = SYSTEMS[system]["variants"][variant] or {}
+    base = SYSTEMS[system]
+    resolved = {
+        "features": own.get("features", base.get("features")),
+        "modalities": own.get("modalities", base.get("modalities")),
+    }
+    if is_fusion(system):
+        resolved["fuse"] = own.get("fuse", base["fuse"])
+        return resolved
+    resolved["model"] = {**base.get("model", {}), **own.get("model", {})}
+    resolved["train"] = {
+        **TRAIN["defaults"],
+        **base.get("train", {}),
+        **own.get("train", {}),
+    }
+    return resolved
+
+
+def run_file(name, **wildcards):
+    """A file of a run folder (``metrics.json``, ``predictions_valid.csv``, ...)."""
+    return expand(PATHS["run_file"], name=name, allow_missing=True, **wildcards)[0]
+
+
+def runs(system):
+    """(variant, seed) of every run of ``system``."""
+    return [(v, s) for v in SYSTEMS[system]["variants"] for s in TRAIN["seeds"]]
+
+
+def run_stores(modality):
+    """Input function: every shard of every split of ``modality``'s store, if the run uses it."""
+
+    def stores(wildcards):
+        cfg = run_config(wildcards.system, wildcards.variant)
+        if modality not in cfg["modalities"]:
+            return []
+        return all_shards(
+            PATHS["features"], featset=cfg["features"], modality=STORE_OF[modality]
+        )
+
+    return stores
+
+
+def fusion_members(wildcards):
+    """Input function: the metrics.json of each member run, same seed."""
+    members = run_config(wildcards.system, wildcards.variant)["fuse"]
+    return [
+        PATHS["run_metrics"].format(system=s, variant=v, seed=wildcards.seed)
+        for s, v in (m.split("/", 1) for m in members)
+    ]
+
+
+def submission_runs(wildcards):
+    """Input function: metrics.json of the runs a system's submission chooses from."""
+    chosen = SYSTEMS[wildcards.system].get("submission_variant")
+    return [
+        PATHS["run_metrics"].format(system=wildcards.system, variant=v, seed=s)
+        for v, s in runs(wildcards.system)
+        if chosen is None or v == chosen
+    ]
+
+
+def folders(paths):
+    """Run folders of metrics.json paths, for a shell command."""
+    return [os.path.dirname(p) for p in paths]
 
 
 def train_targets():
-    """Final outputs of workflow/rules/train.smk for `rule all`."""
-    return []
+    """Final outputs of workflow/rules/train.smk for the all target: every run and submission."""
+    metrics = [
+        PATHS["run_metrics"].format(system=system, variant=variant, seed=seed)
+        for system in SYSTEMS
+        for variant, seed in runs(system)
+    ]
+    submissions = [PATHS["submission"].format(system=system) for system in SYSTEMS]
+    return metrics + submissions

@@ -1,0 +1,84 @@
+"""A run's files: per-split predictions, fusion weights, metrics.json (layout in docs/architecture.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emibench.data.tables import read_table, write_table
+from emibench.emotions import EMOTIONS
+from emibench.evaluate.metrics import mean_pearson, pearson_per_emotion
+
+FUSION_COLUMNS = ("beta_v", "beta_a", "beta_t")
+LOG_COLUMNS = ("epoch", "train_loss", "valid_mean_pearson", "lr", "seconds")
+
+
+def predictions_path(run_dir: str | Path, split: str) -> Path:
+    return Path(run_dir) / f"predictions_{split}.csv"
+
+
+def clip01(values: np.ndarray) -> np.ndarray:
+    """Predictions clipped to [0, 1], the labels' range (the challenge clips too)."""
+    return np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
+
+
+def write_predictions(ids: list[str], values: np.ndarray, path: str | Path) -> None:
+    """``id`` + six emotions, one row per clip, values clipped to [0, 1]."""
+    values = clip01(values)
+    if values.shape != (len(ids), len(EMOTIONS)):
+        raise ValueError(f"{path}: {len(ids)} ids but predictions of shape {values.shape}")
+    frame = pd.DataFrame(values, columns=list(EMOTIONS))
+    frame.insert(0, "id", ids)
+    write_table(frame, path)
+
+
+def read_predictions(path: str | Path) -> pd.DataFrame:
+    """A predictions file indexed by id, checked: six emotion columns, finite values in [0, 1]."""
+    frame = read_table(path)
+    absent = [c for c in ("id", *EMOTIONS) if c not in frame.columns]
+    if absent:
+        raise KeyError(f"{path}: predictions lack column(s) {absent}")
+    values = frame[list(EMOTIONS)].to_numpy(float)
+    if not np.isfinite(values).all() or values.min(initial=0) < 0 or values.max(initial=0) > 1:
+        raise ValueError(f"{path}: predictions must be finite and within [0, 1]")
+    if frame["id"].duplicated().any():
+        raise ValueError(f"{path}: duplicate ids")
+    return frame.set_index("id")[list(EMOTIONS)]
+
+
+def write_fusion_weights(ids: list[str], weights: np.ndarray, path: str | Path) -> None:
+    """``id, beta_v, beta_a, beta_t``: each clip's fusion weights averaged over its time steps."""
+    frame = pd.DataFrame(np.asarray(weights, dtype=np.float64), columns=list(FUSION_COLUMNS))
+    frame.insert(0, "id", ids)
+    write_table(frame, path)
+
+
+def split_scores(labels: np.ndarray, predictions: np.ndarray) -> dict[str, object]:
+    """The metrics.json entry of one split: mean and per-emotion Pearson, number of clips."""
+    return {
+        "mean_pearson": mean_pearson(labels, predictions),
+        "pearson": pearson_per_emotion(labels, predictions),
+        "n_clips": len(labels),
+    }
+
+
+def write_metrics(metrics: dict, run_dir: str | Path) -> Path:
+    path = Path(run_dir) / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def read_metrics(run_dir: str | Path) -> dict:
+    path = Path(run_dir) / "metrics.json"
+    if not path.exists():
+        raise FileNotFoundError(f"run has no metrics.json: {path}")
+    return json.loads(path.read_text())
+
+
+def write_train_log(rows: list[dict], path: str | Path) -> None:
+    """``train_log.tsv``: one row per epoch (LOG_COLUMNS); header only for a run without training."""
+    write_table(pd.DataFrame(rows, columns=list(LOG_COLUMNS)), path)

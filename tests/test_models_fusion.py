@@ -1,0 +1,105 @@
+"""Gated attention (eq. 6), segment pooling (eq. 5) and quality-aware fusion (eqs. 7-8)."""
+
+from __future__ import annotations
+
+import torch
+
+from emibench.models.gated_bilstm import GatedBiLSTM
+from emibench.models.pooling import masked_mean, resample_weights, segment_pool, segment_weights
+from emibench.models.quality_fusion import QualityFusion
+from emibench.models.registry import build_model
+from fake_train_inputs import random_batch
+
+
+def test_gate_values_in_open_unit_interval_and_applied():
+    torch.manual_seed(0)
+    branch = GatedBiLSTM(6, hidden=5).eval()
+    x = torch.randn(3, 8, 6) * 4
+    mask = torch.arange(8)[None] < torch.tensor([[8], [5], [1]])
+    with torch.no_grad():
+        out = branch(x, mask)
+        h = branch.lstm(x[:1])[0]  # the full-length clip, unpacked
+        g = branch.gate_values(h)
+    assert ((g > 0) & (g < 1)).all()
+    torch.testing.assert_close(out[:1], h * g, atol=1e-6, rtol=1e-5)
+    delta = h - torch.cat([h[:, :1], h[:, :-1]], 1)
+    torch.testing.assert_close(g, torch.sigmoid(branch.gate(torch.cat([h, delta], -1))))
+    assert (out[1, 5:] == 0).all() and (out[2, 1:] == 0).all()
+
+
+def test_no_gate_ablation_returns_lstm_states():
+    torch.manual_seed(0)
+    branch = GatedBiLSTM(6, hidden=5, gate=False).eval()
+    x = torch.randn(1, 7, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(branch(x, torch.ones(1, 7, dtype=torch.bool)), branch.lstm(x)[0])
+
+
+def test_segment_pool_matches_hand_means():
+    x = torch.arange(7.0).view(1, 7, 1)
+    mask = torch.ones(1, 7, dtype=torch.bool)
+    # L = 7, M = 3: segments [0, 2), [2, 4), [4, 7)
+    torch.testing.assert_close(segment_pool(x, mask, 3)[0, :, 0], torch.tensor([0.5, 2.5, 5.0]))
+    # L = 2 < M = 4: each segment takes one step; padding beyond L is ignored
+    short = torch.tensor([[[1.0], [3.0], [99.0]]])
+    smask = torch.tensor([[True, True, False]])
+    torch.testing.assert_close(
+        segment_pool(short, smask, 4)[0, :, 0], torch.tensor([1.0, 1.0, 3.0, 3.0])
+    )
+    w = segment_weights(torch.tensor([5, 0]), 2, 6)
+    torch.testing.assert_close(w[0].sum(-1), torch.ones(2))
+    assert (w[1] == 0).all()
+
+
+def test_resample_and_masked_mean():
+    r = resample_weights(torch.tensor([4]), torch.tensor([8]), 4, 8)
+    assert r[0].argmax(-1).tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    x = torch.tensor([[[1.0], [3.0], [100.0]]])
+    torch.testing.assert_close(
+        masked_mean(x, torch.tensor([[True, True, False]])), torch.tensor([[2.0]])
+    )
+
+
+def test_fusion_weights_sum_to_one_over_present_modalities():
+    torch.manual_seed(0)
+    fusion = QualityFusion(("V", "A", "T"), d_model=8, d_hidden=8)
+    feats = {m: torch.randn(4, 5, 8) for m in "VAT"}
+    present = torch.tensor([[1, 1, 1], [1, 0, 1], [0, 0, 1], [0, 0, 0]], dtype=torch.bool)
+    fused, beta = fusion(feats, present)
+    assert beta.shape == (4, 5, 3)
+    torch.testing.assert_close(beta[:3].sum(-1), torch.ones(3, 5))
+    assert (beta[~present.unsqueeze(1).expand(-1, 5, -1)] == 0).all()
+    assert (beta[3] == 0).all() and (fused[3] == 0).all()
+    torch.testing.assert_close(fused[2], feats["T"][2])
+    assert ((beta[0] > 0) & (beta[0] < 1)).all()
+    # weights vary over time: quality is scored per step
+    assert not torch.allclose(beta[0, 0], beta[0, 1])
+
+
+def test_mean_fusion_ablation_is_uniform():
+    fusion = QualityFusion(("V", "A"), d_model=4, d_hidden=4, mode="mean")
+    feats = {m: torch.randn(2, 3, 4) for m in "VA"}
+    fused, beta = fusion(feats, torch.tensor([[True, True], [False, True]]))
+    torch.testing.assert_close(beta[0], torch.full((3, 2), 0.5))
+    torch.testing.assert_close(fused[1], feats["A"][1])
+
+
+def test_dscmn_exposes_fusion_weights_per_clip():
+    torch.manual_seed(0)
+    cfg = {
+        "name": "dscmn",
+        "d_model": 16,
+        "mlp_hidden": 16,
+        "tcn_channels": 8,
+        "lstm_hidden": 8,
+        "segments": 3,
+        "transformer_layers": 1,
+        "heads": 2,
+        "ff_dim": 32,
+    }
+    model = build_model(cfg, {"V": 12, "A": 10, "T": 8}, "VAT").eval()
+    batch = random_batch({"V": [6, 6, 0], "A": [6, 0, 0], "T": [3, 3, 0]})
+    with torch.no_grad():
+        w = model(batch)["fusion_weights"]
+    torch.testing.assert_close(w[:2].sum(-1), torch.ones(2))
+    assert w[1, 1] == 0 and (w[2] == 0).all()

@@ -1,0 +1,201 @@
+"""The trainer end to end on fake stores: files, every clip predicted, loss falls, reruns identical."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from emibench.cli import main
+from emibench.data.store import SequenceWriter
+from emibench.emotions import EMOTIONS
+from emibench.evaluate.run_files import read_predictions
+from emibench.models.registry import build_model
+from emibench.train.data import load_run_data
+from emibench.train.trainer import RunSpec, TrainConfig, train_run
+from fake_train_inputs import write_fake_inputs
+
+DIMS = {"V": 12, "A": 10, "T": 8}
+DSCMN = {
+    "name": "dscmn",
+    "d_model": 16,
+    "mlp_hidden": 16,
+    "tcn_channels": 16,
+    "tcn_layers": 2,
+    "lstm_hidden": 8,
+    "segments": 3,
+    "transformer_layers": 1,
+    "heads": 2,
+    "ff_dim": 32,
+}
+TRAIN = {"epochs": 8, "batch_size": 16, "lr": 0.005, "patience": 8, "ema_decay": 0.99}
+
+
+@pytest.fixture(autouse=True)
+def _restore_determinism():
+    """train_run switches torch to deterministic algorithms; leave other tests as they were."""
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
+    yield
+    torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fake")
+    return write_fake_inputs(
+        root, n={"train": 64, "valid": 32, "test": 24}, dims=DIMS, featsets=("stage1",)
+    )
+
+
+def _run(fake, out_dir, modalities="VAT", model=DSCMN, seed=0, train=TRAIN):
+    stores = {m: fake["stores"]["stage1"][m] for m in modalities}
+    data = load_run_data(
+        fake["manifest"], stores, fake["test_labels"], max_steps=0, standardize=True
+    )
+    spec = RunSpec.from_config(
+        "dscmn",
+        "x",
+        seed,
+        {"features": "stage1", "modalities": modalities, "model": model, "train": train},
+    )
+    return train_run(spec, data, out_dir, torch.device("cpu")), data
+
+
+def test_run_folder_and_every_clip_predicted(fake, tmp_path):
+    metrics, data = _run(fake, tmp_path)
+    for name in (
+        "metrics.json",
+        "train_log.tsv",
+        "model.pt",
+        "fusion_weights_valid.csv",
+        "fusion_weights_test.csv",
+    ):
+        assert (tmp_path / name).is_file(), name
+    manifest = pd.read_csv(fake["manifest"], sep="\t", dtype={"id": str})
+    for split in ("train", "valid", "test"):
+        preds = read_predictions(tmp_path / f"predictions_{split}.csv")
+        assert sorted(preds.index) == sorted(manifest.loc[manifest["split"] == split, "id"])
+        assert list(preds.columns) == list(EMOTIONS)
+    # clips lacking every modality (first train clip, last test clip) are predicted too
+    all_missing = sorted(set.intersection(*fake["missing"].values()))
+    assert all_missing and all(
+        i in data.all_missing("train") + data.all_missing("test") for i in all_missing
+    )
+    weights = pd.read_csv(tmp_path / "fusion_weights_test.csv", dtype={"id": str}).set_index("id")
+    assert list(weights.columns) == ["beta_v", "beta_a", "beta_t"]
+    assert (weights.loc[all_missing[-1]] == 0).all()
+    some = weights.sum(axis=1)
+    assert np.allclose(some[some > 0], 1.0)
+    written = json.loads((tmp_path / "metrics.json").read_text())
+    assert written == json.loads(json.dumps(metrics))
+    assert set(written["splits"]) == {"valid", "test"}
+    assert set(written["splits"]["valid"]["pearson"]) == set(EMOTIONS)
+    valid_ids = data.ids["valid"]
+    assert written["splits"]["valid"]["n_missing"] == {
+        m: sum(i in fake["missing"][m] for i in valid_ids) for m in "VAT"
+    }
+    assert written["splits"]["valid"]["n_clips"] == 32
+    assert written["config"]["seeds"]["torch"] == 0
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)
+    model = build_model(saved["model_config"], saved["dims"], saved["modalities"])
+    model.load_state_dict(saved["state_dict"])
+    assert saved["standardize"]["V"]["mean"].shape == (DIMS["V"],)
+
+
+def test_loss_falls_and_model_learns(fake, tmp_path):
+    metrics, _ = _run(fake, tmp_path)
+    log = pd.read_csv(tmp_path / "train_log.tsv", sep="\t")
+    assert list(log.columns) == ["epoch", "train_loss", "valid_mean_pearson", "lr", "seconds"]
+    assert log["train_loss"].iloc[-1] < 0.7 * log["train_loss"].iloc[0]
+    assert metrics["splits"]["valid"]["mean_pearson"] > 0.3
+    assert metrics["splits"]["valid"]["mean_pearson"] == pytest.approx(
+        log["valid_mean_pearson"].max()
+    )
+
+
+def test_same_seed_same_metrics(fake, tmp_path):
+    first, _ = _run(fake, tmp_path / "a", seed=3)
+    second, _ = _run(fake, tmp_path / "b", seed=3)
+    _run(fake, tmp_path / "c", seed=4)
+    assert first["splits"] == second["splits"]
+    a = (tmp_path / "a" / "predictions_test.csv").read_text()
+    assert a == (tmp_path / "b" / "predictions_test.csv").read_text()
+    assert a != (tmp_path / "c" / "predictions_test.csv").read_text()
+
+
+def test_early_stopping_keeps_best_epoch(fake, tmp_path):
+    metrics, _ = _run(
+        fake,
+        tmp_path,
+        modalities="A",
+        model={"name": "w2v_linear"},
+        train={"epochs": 40, "batch_size": 16, "lr": 0.05, "patience": 2, "ema_decay": 0.0},
+    )
+    log = pd.read_csv(tmp_path / "train_log.tsv", sep="\t")
+    assert metrics["epochs_run"] == len(log) and metrics["epochs_run"] == metrics["best_epoch"] + 2
+    assert log["valid_mean_pearson"].idxmax() + 1 == metrics["best_epoch"]
+
+
+def test_cli_trains_a_baseline(fake, tmp_path):
+    config = {
+        "features": "stage1",
+        "modalities": "V",
+        "model": {"name": "vit_gru", "hidden": 8, "layers": 2},
+        "train": {"epochs": 2, "ema_decay": 0.0, "optimizer": "adam"},
+    }
+    argv = [
+        "train",
+        "--system",
+        "baseline_vit_gru",
+        "--variant",
+        "V",
+        "--seed",
+        "0",
+        "--config",
+        json.dumps(config),
+        "--manifest",
+        str(fake["manifest"]),
+        "--visual",
+        *map(str, fake["stores"]["stage1"]["V"]),
+        "--test-labels",
+        "",
+        "--out-dir",
+        str(tmp_path),
+        "--device",
+        "cpu",
+    ]
+    assert main(argv) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["system"] == "baseline_vit_gru" and set(metrics["splits"]) == {"valid"}
+    assert not (tmp_path / "fusion_weights_valid.csv").exists()
+    with pytest.raises(SystemExit, match="given but unused"):
+        main(argv + ["--audio", str(fake["stores"]["stage1"]["A"][0])])
+
+
+def test_store_without_a_clip_is_an_error_naming_it(fake, tmp_path):
+    path = tmp_path / "visual.h5"
+    with SequenceWriter(path) as w:
+        w.write("00001", np.zeros((3, DIMS["V"]), np.float16))
+    with pytest.raises(KeyError, match="00000"):
+        load_run_data(fake["manifest"], {"V": [path]})
+
+
+def test_long_clips_are_subsampled_and_features_standardised(fake):
+    data = load_run_data(fake["manifest"], {"V": fake["stores"]["stage1"]["V"]}, max_steps=5)
+    assert max(len(a) for a in data.features["V"].arrays.values()) == 5
+    batch = next(data.batches("train", 64, np.random.default_rng(0)))
+    values = batch.visual.data[batch.visual.mask]
+    assert abs(values.mean().item()) < 0.1 and abs(values.std().item() - 1) < 0.1
+
+
+def test_bad_train_config_names_the_key():
+    with pytest.raises(KeyError, match="epoks"):
+        TrainConfig.from_dict({"epoks": 3})
+    with pytest.raises(ValueError, match="features"):
+        RunSpec.from_config("s", "v", 0, {"features": "stage2", "modalities": "V", "model": {}})
