@@ -5,6 +5,7 @@
 rule train:
     input:
         manifest=PATHS["manifest"],
+        test_labels=test_labels_input(),
         visual=run_stores("V"),
         audio=run_stores("A"),
         text=run_stores("T"),
@@ -33,7 +34,7 @@ rule train:
         gpu=config["resources"]["gpu"],
     params:
         config=lambda w: as_json(run_config(w.system, w.variant)),
-        test_labels=config["dataset"]["test_labels"],
+        test_labels=test_labels_arg,
         device=config["resources"]["device"],
         out_dir=lambda w, output: os.path.dirname(output.metrics),
     shell:
@@ -47,6 +48,7 @@ rule train:
 rule fuse:
     input:
         manifest=PATHS["manifest"],
+        test_labels=test_labels_input(),
         members=fusion_members,
     output:
         metrics=PATHS["run_metrics"],
@@ -70,7 +72,7 @@ rule fuse:
         members=lambda w, input: folders(input.members),
         features=lambda w: run_config(w.system, w.variant)["features"],
         modalities=lambda w: run_config(w.system, w.variant)["modalities"],
-        test_labels=config["dataset"]["test_labels"],
+        test_labels=test_labels_arg,
         out_dir=lambda w, output: os.path.dirname(output.metrics),
     shell:
         "emibench fuse --members {params.members} --system {wildcards.system}"

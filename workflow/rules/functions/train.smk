@@ -12,6 +12,17 @@ PATHS["run_file"] = f"{PATHS['run_dir']}/{{name}}"
 PATHS["submission_info"] = f"{R}/submission/{{system}}.json"
 
 
+def test_labels_input():
+    """The test labels file, when the config names one, so that new labels retrigger the runs."""
+    path = config["dataset"]["test_labels"]
+    return [raw(path)] if path else []
+
+
+def test_labels_arg(wildcards, input):
+    """The ``--test-labels`` argument: the input file, or empty when labels are hidden."""
+    return input.test_labels if config["dataset"]["test_labels"] else ""
+
+
 def is_fusion(system):
     """True for a system that averages other runs instead of training."""
     return "fuse" in SYSTEMS[system]
