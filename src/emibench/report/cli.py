@@ -1,9 +1,189 @@
-"""Subcommands of this stage (see emibench.cli)."""
+"""``emibench collect | tables | figures | report``: from the run folders to the HTML report.
+
+Heavy imports (pandas, matplotlib, papermill) happen inside the commands, so ``emibench --help``
+stays fast. ``--config`` takes the ``report`` config section as one JSON word.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to ``sub``."""
+    p = sub.add_parser(
+        "collect",
+        help="gather every run's metrics.json into the long results table and the DVC metrics file",
+        description="Read each run's metrics.json (docs/architecture.md) and write one long table "
+        "(system, variant, features, modalities, seed, split, emotion, pearson, n_clips, run_dir) and a "
+        "small JSON of each system's and table row's mean Pearson averaged over seeds, for `dvc metrics show`.",
+    )
+    p.add_argument("--runs", nargs="+", required=True, help="every run's metrics.json")
+    p.add_argument("--results", required=True, help="output: the long results table (.tsv)")
+    p.add_argument("--metrics", required=True, help="output: the summary metrics JSON")
+    p.add_argument("--config", default="{}", help="JSON: the report config section (its tables name the rows)")
+    p.set_defaults(func=_collect)
+
+    p = sub.add_parser(
+        "tables",
+        help="the paper's tables (Table 1-3, per emotion, systems) as CSV, Markdown and LaTeX",
+        description="Score every configured table row (mean ± sd over seeds, bootstrap interval over clips "
+        "of the seed-averaged predictions, the paper's number, the oracle ceiling for the synthetic set) "
+        "and write each output path: its stem names the table, its suffix (.csv, .md, .tex) the format. "
+        "table1.tex is re-emitted from --table1-csv.",
+    )
+    _data_arguments(p)
+    p.add_argument("--table1-csv", help="Table 1 as written by the dataset step (for table1.tex)")
+    p.add_argument("--outputs", nargs="+", required=True, help="table files to write, e.g. tables/table2.md")
+    p.set_defaults(func=_tables)
+
+    p = sub.add_parser(
+        "figures",
+        help="the report's figures (seaborn PNGs)",
+        description="Write each output path; its stem names the figure: per_emotion, modality_ablation, "
+        "scatter, stage1_curves, fusion_weights.",
+    )
+    _data_arguments(p)
+    p.add_argument("--tables", nargs="+", required=True, help="the table CSVs written by `emibench tables`")
+    p.add_argument("--stage1-logs", nargs="*", default=[], help="Stage I log.tsv files (one per pair)")
+    p.add_argument("--outputs", nargs="+", required=True, help="figure files to write, e.g. figures/scatter.png")
+    p.set_defaults(func=_figures)
+
+    p = sub.add_parser(
+        "report",
+        help="execute the report notebook with papermill and export it to standalone HTML",
+        description="Run the parameterised notebook (its `parameters`-tagged cell is replaced by the -p "
+        "values; a value that parses as JSON is passed parsed) in the python3 kernel, save the executed "
+        "notebook, and export HTML with inputs hidden and images embedded.",
+    )
+    p.add_argument("--notebook", required=True, help="the template notebook")
+    p.add_argument("--out-notebook", required=True, help="output: the executed notebook")
+    p.add_argument("--html", required=True, help="output: the standalone HTML report")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"), help="a notebook parameter")
+    p.add_argument("--kernel", default="python3", help="Jupyter kernel name")
+    p.add_argument("--timeout", type=int, default=600, help="seconds one cell may run")
+    p.set_defaults(func=_report)
+
+
+def _data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--results", required=True, help="the long results table from `emibench collect`")
+    p.add_argument("--manifest", required=True, help="the manifest (train/valid labels, audio presence)")
+    p.add_argument("--test-labels", default="", help="test labels CSV; empty when hidden")
+    p.add_argument("--latents", default="", help="the synthetic generator's latents.csv (oracle, conditions)")
+    p.add_argument("--config", default="{}", help="JSON: the report config section")
+
+
+def _inputs(args: argparse.Namespace, splits: list[str] | None = None):
+    """(report config, results table, {split: labels}) from the data arguments; ``splits``
+    default to the config's ``splits``."""
+    from emibench.data.tables import read_table
+    from emibench.report.collect import read_labels
+
+    cfg = json.loads(args.config)
+    splits = splits or cfg.get("splits", ["valid", "test"])
+    labels = {s: read_labels(s, args.manifest, args.test_labels or None) for s in splits}
+    return cfg, read_table(args.results), labels
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from emibench.data.tables import write_table
+    from emibench.report.collect import collect_runs, summary_metrics
+
+    start = time.perf_counter()
+    cfg = json.loads(args.config)
+    results = collect_runs(args.runs)
+    write_table(results, args.results)
+    rows = {name: body.get("rows", []) for name, body in cfg.get("tables", {}).items()}
+    Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.metrics).write_text(json.dumps(summary_metrics(results, rows), indent=2) + "\n")
+    n_pairs = len(results[["system", "variant"]].drop_duplicates())
+    log.info(
+        "done: %d runs (%d system/variant pairs) -> %s, %s; 0 failed; %.1f s",
+        len(args.runs), n_pairs, args.results, args.metrics, time.perf_counter() - start,
+    )
+    return 0
+
+
+def _tables(args: argparse.Namespace) -> int:
+    from emibench.report.tables import TABLE1, BootstrapSettings, TableBuilder, parse_tables, table1_latex
+
+    start = time.perf_counter()
+    cfg, results, labels = _inputs(args)
+    builder = TableBuilder(
+        results,
+        parse_tables(cfg.get("tables", {})),
+        labels,
+        BootstrapSettings(**cfg.get("bootstrap", {})),
+        cfg.get("splits", ["valid", "test"]),
+        per_emotion_rows=cfg.get("per_emotion_rows", "systems"),
+        primary_split=cfg.get("split", "valid"),
+        latents=args.latents or None,
+        digits=cfg.get("digits", 3),
+    )
+    for path in args.outputs:
+        name = Path(path).stem
+        if name == TABLE1:
+            if not args.table1_csv or Path(path).suffix != ".tex":
+                raise ValueError(f"{path}: table1 is re-emitted as .tex only, from --table1-csv")
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(table1_latex(args.table1_csv))
+        else:
+            builder.write(name, path)
+        log.info("wrote %s", path)
+    log.info("done: %d table files; 0 failed; %.1f s", len(args.outputs), time.perf_counter() - start)
+    return 0
+
+
+def _figures(args: argparse.Namespace) -> int:
+    from emibench.report import figures
+    from emibench.report.tables import PER_EMOTION, parse_tables
+
+    start = time.perf_counter()
+    split = json.loads(args.config).get("split", "valid")
+    cfg, results, labels = _inputs(args, [split])
+    specs = parse_tables(cfg.get("tables", {}))
+    systems = specs[cfg.get("per_emotion_rows", "systems")]
+    fig_cfg = cfg.get("figures", {})
+    csvs = {Path(p).stem: p for p in args.tables}
+    for path in args.outputs:
+        name = Path(path).stem
+        if name == "per_emotion":
+            figures.per_emotion(results, systems, csvs[PER_EMOTION], split, path)
+        elif name == "modality_ablation":
+            chosen = [specs[t] for t in fig_cfg.get("ablation_tables", ["table2", "table3"])]
+            figures.modality_ablation(results, chosen, csvs, split, path)
+        elif name == "scatter":
+            figures.scatter(results, systems, labels[split], split, path, fig_cfg.get("scatter_max_points", 3000))
+        elif name == "stage1_curves":
+            figures.stage1_curves(args.stage1_logs, path)
+        elif name == "fusion_weights":
+            fusion = fig_cfg.get("fusion", {"system": "dscmn", "variant": "VAT"})
+            figures.fusion_weights(
+                results, fusion["system"], fusion["variant"], split, args.manifest, args.latents or None,
+                fig_cfg.get("snr_bins_db", [10, 20]), path,
+            )
+        else:
+            raise ValueError(f"{path}: unknown figure {name!r}; figures: {', '.join(figures.FIGURES)}")
+        log.info("wrote %s", path)
+    log.info("done: %d figures; 0 failed; %.1f s", len(args.outputs), time.perf_counter() - start)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from emibench.report.report import execute_notebook, export_html, parse_parameters
+
+    start = time.perf_counter()
+    params = parse_parameters(args.parameter)
+    execute_notebook(args.notebook, args.out_notebook, params, kernel=args.kernel, timeout_s=args.timeout)
+    size = export_html(args.out_notebook, args.html)
+    log.info(
+        "done: report %s (%.0f kB), notebook %s; 0 failed; %.1f s",
+        args.html, size / 1024, args.out_notebook, time.perf_counter() - start,
+    )
+    return 0

@@ -1,7 +1,76 @@
 # Functions (input functions, targets, params) for the rules in workflow/rules/report.smk.
 # They live apart from the rules because `snakemake --lint` wants no functions beside rules.
 
+REPORT = config["report"]
+TABLES = [*REPORT["tables"], "per_emotion"]
+TABLE_FORMATS = ["csv", "md", "tex"]
+FIGURES = [
+    "per_emotion",
+    "modality_ablation",
+    "scatter",
+    "stage1_curves",
+    "fusion_weights",
+]
+STAGE1_LOGS = expand(PATHS["stage1_log"], pair=["vision_text", "audio_text"])
+SYNTHETIC = config["dataset"]["source"] == "synthetic"
+
+
+def all_run_metrics():
+    """metrics.json of every run (system x variant x seed) of the train section."""
+    return [p for p in train_targets() if p.endswith("metrics.json")]
+
+
+def table_files():
+    """Every table of report.tables plus the per-emotion table, in every format."""
+    return expand(PATHS["table"], table=TABLES, ext=TABLE_FORMATS)
+
+
+def figure_files():
+    return expand(PATHS["figure"], figure=FIGURES)
+
+
+def report_labels(wildcards):
+    """Label inputs of tables and figures: the manifest, test labels and synthetic latents."""
+    inputs = {"manifest": PATHS["manifest"]}
+    if config["dataset"]["test_labels"]:
+        inputs["test_labels"] = raw(config["dataset"]["test_labels"])
+    if SYNTHETIC:
+        inputs["latents"] = PATHS["latents"]
+    return inputs
+
+
+def optional_arg(flag, name):
+    """Params function: ``--flag <input.name>`` when that input exists, else nothing."""
+
+    def arg(wildcards, input):
+        return f"{flag} {input[name]}" if name in input.keys() else ""
+
+    return arg
+
+
+def report_parameters(wildcards, input, output):
+    """The notebook's parameters as ``-p key value`` pairs, quoted for the shell."""
+    params = {
+        "dataset": DATASET,
+        "results_dir": R,
+        "results_table": input.results,
+        "metrics": input.metrics,
+        "table1_md": input.table1_md,
+        "data_report": input.data_report,
+        "tables": {Path(p).stem: p for p in input.tables if p.endswith(".md")},
+        "figures": {Path(p).stem: p for p in input.figures},
+        "config": config,
+    }
+    return " ".join(f"-p {key} {as_json(value)}" for key, value in params.items())
+
 
 def report_targets():
     """Final outputs of workflow/rules/report.smk for `rule all`."""
-    return []
+    return [
+        PATHS["results_table"],
+        PATHS["metrics"],
+        *table_files(),
+        *figure_files(),
+        PATHS["report_nb"],
+        PATHS["report_html"],
+    ]

@@ -1,0 +1,226 @@
+"""The report's figures (seaborn, headless Agg backend), each a PNG written to a given path.
+
+| name | what it shows |
+|---|---|
+| ``per_emotion`` | Pearson per emotion of each system (bars: mean over seeds, error bars: sd over seeds; oracle ceiling as markers) |
+| ``modality_ablation`` | Table 2 and Table 3 rows: mean over seeds with its bootstrap interval, per-seed scores as dots, the paper's number as a diamond |
+| ``scatter`` | predicted versus true intensity per emotion, for the best system on the primary split |
+| ``stage1_curves`` | Stage I loss, retrieval recall and learning rate per epoch, both pairs |
+| ``fusion_weights`` | a DSCMN run's mean fusion weights (beta_v, beta_a, beta_t) by face occlusion and by audio condition |
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from emibench.data.tables import read_table  # noqa: E402
+from emibench.emotions import EMOTIONS, format_id  # noqa: E402
+from emibench.evaluate.metrics import pearson  # noqa: E402
+from emibench.report.collect import aligned, run_dirs, seed_averaged_predictions  # noqa: E402
+from emibench.report.paper_numbers import paper_number  # noqa: E402
+from emibench.report.tables import ORACLE_KEY, SCORES, TableSpec  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+FIGURES = ("per_emotion", "modality_ablation", "scatter", "stage1_curves", "fusion_weights")
+WEIGHTS = ("beta_v", "beta_a", "beta_t")
+DPI = 110
+
+
+def _save(fig: plt.Figure, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _seed_scores(results: pd.DataFrame, spec: TableSpec, split: str) -> pd.DataFrame:
+    """Per-seed Pearson of a table's rows: columns label, seed, emotion, pearson."""
+    frames = []
+    for row in spec.rows:
+        sel = results[
+            (results["system"] == row.system) & (results["variant"] == row.variant) & (results["split"] == split)
+        ]
+        frames.append(sel.assign(label=row.label)[["label", "seed", "emotion", "pearson"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def per_emotion(results: pd.DataFrame, spec: TableSpec, per_emotion_csv: str | Path, split: str, path) -> None:
+    """Grouped bars: emotion on x, one bar per system; sd over seeds; oracle ceiling markers."""
+    scores = _seed_scores(results, spec, split)
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    sns.barplot(
+        data=scores, x="emotion", y="pearson", hue="label", order=list(SCORES), errorbar="sd", capsize=0.1, ax=ax
+    )
+    table = read_table(per_emotion_csv)
+    if ORACLE_KEY in table.columns:
+        ax.scatter(range(len(SCORES)), table.set_index("emotion").loc[list(SCORES), ORACLE_KEY],
+                   marker="_", s=900, color="black", linewidths=2, label="oracle ceiling", zorder=5)
+    ax.set(xlabel="", ylabel=f"Pearson r ({split})", title=f"Pearson per emotion ({split}; mean ± sd over seeds)")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    _save(fig, path)
+
+
+def modality_ablation(
+    results: pd.DataFrame, specs: list[TableSpec], table_csvs: dict[str, str | Path], split: str, path
+) -> None:
+    """One panel per table (Table 2, Table 3): bars with bootstrap intervals, seeds and paper."""
+    fig, axes = plt.subplots(1, len(specs), figsize=(5.5 * len(specs), 4.2), squeeze=False, sharey=True)
+    palette = sns.color_palette("deep")
+    for ax, spec in zip(axes[0], specs):
+        table = read_table(table_csvs[spec.name]).set_index("key")
+        labels = [row.label for row in spec.rows]
+        x = np.arange(len(spec.rows))
+        height = table.loc[[r.key for r in spec.rows], f"{split}_mean"].to_numpy(float)
+        low = table.loc[[r.key for r in spec.rows], f"{split}_ci_low"].to_numpy(float)
+        high = table.loc[[r.key for r in spec.rows], f"{split}_ci_high"].to_numpy(float)
+        ax.bar(x, height, color=palette[: len(x)], alpha=0.85)
+        ax.errorbar(x, height, yerr=[height - low, high - height], fmt="none", ecolor="black", capsize=5)
+        seeds = _seed_scores(results, spec, split)
+        seeds = seeds[seeds["emotion"] == "mean"]
+        sns.stripplot(data=seeds, x="label", y="pearson", order=labels, color="black", size=4, jitter=0.1, ax=ax)
+        paper = [(i, paper_number(row.paper[0]).value) for i, row in enumerate(spec.rows) if row.paper]
+        if paper:
+            ax.scatter(*zip(*paper), marker="D", color="crimson", zorder=5, label="paper")
+        if ORACLE_KEY in table.index:
+            ax.axhline(table.loc[ORACLE_KEY, f"{split}_mean"], color="black", ls="--", lw=1, label="oracle ceiling")
+        ax.set_xticks(x, labels, rotation=20, ha="right")
+        ax.set(xlabel="", ylabel=f"mean Pearson ({split})", title=spec.title)
+        ax.axhline(0, color="grey", lw=0.8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(frameon=False, loc="upper left")
+    fig.suptitle("Modality ablation: mean over seeds, 95% bootstrap interval over clips, seeds (dots)", y=1.02)
+    _save(fig, path)
+
+
+def best_row(results: pd.DataFrame, spec: TableSpec, split: str):
+    """The row of ``spec`` with the highest mean-over-seeds mean Pearson on ``split``."""
+    best, best_score = None, -np.inf
+    for row in spec.rows:
+        sel = results[
+            (results["system"] == row.system)
+            & (results["variant"] == row.variant)
+            & (results["split"] == split)
+            & (results["emotion"] == "mean")
+        ]
+        if len(sel) and sel["pearson"].mean() > best_score:
+            best, best_score = row, sel["pearson"].mean()
+    return best
+
+
+def scatter(results: pd.DataFrame, spec: TableSpec, labels: pd.DataFrame, split: str, path, max_points: int) -> None:
+    """Predicted versus true intensity, one panel per emotion, for the best row of ``spec``."""
+    row = best_row(results, spec, split)
+    preds = seed_averaged_predictions(run_dirs(results, row.system, row.variant), split)
+    y, p = aligned(labels, preds, f"{row.system}/{row.variant} {split}")
+    if len(y) > max_points:
+        keep = np.random.default_rng(0).choice(len(y), max_points, replace=False)
+        y, p = y[keep], p[keep]
+    fig, axes = plt.subplots(2, 3, figsize=(12, 7.5), sharex=True, sharey=True)
+    for i, (ax, emotion) in enumerate(zip(axes.ravel(), EMOTIONS)):
+        ax.scatter(y[:, i], p[:, i], s=10, alpha=0.45, color=sns.color_palette("deep")[i], edgecolors="none")
+        ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
+        ax.set(title=f"{emotion} (r = {pearson(y[:, i], p[:, i]):.3f})", xlim=(-0.03, 1.03), ylim=(-0.03, 1.03))
+    for ax in axes[1]:
+        ax.set_xlabel("true intensity")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("predicted (seed average)")
+    fig.suptitle(f"{row.label}: predicted vs true on {split} ({len(y)} clips)")
+    _save(fig, path)
+
+
+def stage1_curves(logs: list[str | Path], path) -> None:
+    """Loss (train, valid), valid recall@1/@5 and learning rate per epoch, one line per pair."""
+    frames = []
+    for log_path in logs:
+        frame = read_table(log_path)
+        missing = [c for c in ("epoch", "lr", "train_loss", "valid_loss", "valid_recall_at_1", "valid_recall_at_5")
+                   if c not in frame.columns]
+        if missing:
+            raise KeyError(f"{log_path}: missing Stage I log columns {missing}")
+        frames.append(frame.assign(pair=Path(log_path).parent.name.replace("_", "-")))
+    data = pd.concat(frames, ignore_index=True)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    loss = data.melt(id_vars=["epoch", "pair"], value_vars=["train_loss", "valid_loss"], var_name="curve")
+    sns.lineplot(data=loss, x="epoch", y="value", hue="pair", style="curve", marker="o", ax=axes[0])
+    axes[0].set(ylabel="InfoNCE loss", title="Stage I contrastive loss")
+    recall = data.melt(id_vars=["epoch", "pair"], value_vars=["valid_recall_at_1", "valid_recall_at_5"], var_name="k")
+    recall["k"] = recall["k"].str.replace("valid_recall_at_", "R@")
+    sns.lineplot(data=recall, x="epoch", y="value", hue="pair", style="k", marker="o", ax=axes[1])
+    axes[1].set(ylabel="valid recall", title="Stage I retrieval (valid)", ylim=(0, 1.02))
+    sns.lineplot(data=data, x="epoch", y="lr", hue="pair", marker="o", ax=axes[2])
+    axes[2].set(yscale="log", ylabel="learning rate", title="SGDR schedule")
+    _save(fig, path)
+
+
+def _audio_group(frame: pd.DataFrame, bins: list[float]) -> pd.Series:
+    """Audio condition of each clip from the synthetic latents: no track, silent, or an SNR bin."""
+    edges = [-np.inf, *bins, np.inf]
+    names = [f"< {bins[0]:g} dB"] + [f"{a:g}-{b:g} dB" for a, b in zip(bins, bins[1:])] + [f">= {bins[-1]:g} dB"]
+    group = pd.cut(frame["snr_db"].astype(float), edges, labels=names, right=False).astype(str)
+    group[frame["silent"].astype(bool)] = "silent"
+    group[~frame["has_audio_track"].astype(bool)] = "no audio track"
+    return group
+
+
+def fusion_weights(
+    results: pd.DataFrame,
+    system: str,
+    variant: str,
+    split: str,
+    manifest: str | Path,
+    latents: str | Path | None,
+    snr_bins: list[float],
+    path,
+) -> None:
+    """Mean fusion weights of a DSCMN run by face occlusion and audio condition (synthetic
+    latents), or by the manifest's audio presence and clip status (real set)."""
+    dirs = run_dirs(results, system, variant)
+    if not dirs:
+        raise KeyError(f"report.figures.fusion: no runs of {system}/{variant} in the results table")
+    frames = []
+    for run in dirs:
+        file = run / f"fusion_weights_{split}.csv"
+        frame = read_table(file)
+        missing = [c for c in ("id", *WEIGHTS) if c not in frame.columns]
+        if missing:
+            raise KeyError(f"{file}: missing columns {missing}")
+        frames.append(frame.set_index("id")[list(WEIGHTS)])
+    weights = pd.concat(frames).groupby(level=0).mean()
+    if latents:
+        info = read_table(latents)
+        info["id"] = info["id"].map(format_id)
+        info = info.set_index("id").loc[weights.index]
+        groups = {
+            "face": np.where(info["occluded"].astype(bool), "occluded", "visible"),
+            "audio": _audio_group(info, snr_bins).to_numpy(),
+        }
+        order = {"face": ["visible", "occluded"], "audio": None}
+    else:
+        info = read_table(manifest).set_index("id").loc[weights.index]
+        groups = {
+            "audio": np.where(info["has_audio"].astype(str).str.lower().isin(["true", "1"]), "has audio", "no audio"),
+            "clip status": info["status"].astype(str).to_numpy(),
+        }
+        order = {"audio": ["has audio", "no audio"], "clip status": None}
+    fig, axes = plt.subplots(1, len(groups), figsize=(6.5 * len(groups), 4.2), squeeze=False, sharey=True)
+    for ax, (name, group) in zip(axes[0], groups.items()):
+        long = weights.assign(group=group).melt(id_vars="group", var_name="weight", value_name="beta")
+        present = list(pd.unique(long["group"]))
+        grp_order = [g for g in (order[name] or sorted(present)) if g in present]
+        sns.barplot(data=long, x="group", y="beta", hue="weight", order=grp_order, errorbar=("ci", 95), ax=ax)
+        n_clips = weights.assign(group=group)["group"].value_counts()
+        ax.set_xticks(range(len(grp_order)), [f"{g}\n(n={n_clips.get(g, 0)})" for g in grp_order])
+        ax.set(xlabel=name, ylabel="mean fusion weight", title=f"{system} {variant}: weights by {name} ({split})")
+    _save(fig, path)

@@ -1,0 +1,55 @@
+"""The published numbers the tables stand beside: every one in this file, with its source.
+
+Config rows of ``report.tables`` name these by id (``paper: [dscmn_v1_t2_vit_ours]``); an unknown
+id is an error. All scores are mean Pearson over the six emotions on the validation split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PaperNumber:
+    value: float
+    short: str  # tag shown next to the value where one row has several (``v1``, ``v3``)
+    source: str
+
+
+_V1 = "Dual-Stage Cross-Modal Network, arXiv v1"
+_V3 = "Dual-Stage Cross-Modal Network, arXiv v3 abstract"
+
+PAPER_NUMBERS: dict[str, PaperNumber] = {
+    # v1 Table 2: unimodal, official features (organiser baselines) vs the Stage I encoders
+    "dscmn_v1_t2_vit_baseline": PaperNumber(0.09, "v1", f"{_V1}, Table 2, ViT (baseline)"),
+    "dscmn_v1_t2_vit_ours": PaperNumber(0.16, "v1", f"{_V1}, Table 2, ViT (ours)"),
+    "dscmn_v1_t2_wav2vec2_baseline": PaperNumber(0.24, "v1", f"{_V1}, Table 2, Wav2Vec2.0 (baseline)"),
+    "dscmn_v1_t2_wav2vec2_ours": PaperNumber(0.2734, "v1", f"{_V1}, Table 2, Wav2Vec2.0 (ours)"),
+    # v1 Table 3: multimodal ablation with the Stage I encoders
+    "dscmn_v1_t3_va": PaperNumber(0.2846, "v1", f"{_V1}, Table 3, ViT + Wav2Vec2.0"),
+    "dscmn_v1_t3_vt": PaperNumber(0.2934, "v1", f"{_V1}, Table 3, ViT + BERT"),
+    "dscmn_v1_t3_at": PaperNumber(0.3518, "v1", f"{_V1}, Table 3, Wav2Vec2.0 + BERT"),
+    "dscmn_v1_t3_vat": PaperNumber(0.3626, "v1", f"{_V1}, Table 3, ViT + Wav2Vec2.0 + BERT"),
+    # the organiser baselines as v1 quotes them in its introduction
+    "baseline_fusion": PaperNumber(0.25, "v1", f"{_V1}, Section 1, baseline average fusion"),
+    # v3: the final system (validation; 0.68 on the hidden test set)
+    "dscmn_v3_vat": PaperNumber(0.51, "v3", f"{_V3}, validation"),
+}
+
+# v1 Table 1: the Hume-Vidmimic2 partitions (duration h:mm:ss, clips)
+PAPER_TABLE1: dict[str, tuple[str, int]] = {
+    "train": ("15:07:03", 8072),
+    "valid": ("9:12:02", 4588),
+    "test": ("9:04:05", 4586),
+    "total": ("33:23:10", 17246),
+}
+
+
+def paper_number(key: str) -> PaperNumber:
+    """The published number ``key``; a KeyError naming the known ids otherwise."""
+    try:
+        return PAPER_NUMBERS[key]
+    except KeyError:
+        raise KeyError(
+            f"unknown paper number {key!r} (config report.tables); known: {', '.join(PAPER_NUMBERS)}"
+        ) from None

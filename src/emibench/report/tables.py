@@ -1,0 +1,409 @@
+"""The paper's tables from the collected runs, as CSV, Markdown and LaTeX.
+
+Every cell of a score is the mean +- standard deviation over seeds of the run's own score (from
+the results table) and, in brackets, the percentile bootstrap interval over clips of the score
+of the seed-averaged predictions (``emibench.report.bootstrap``). The config section
+``report.tables`` maps each table row to a (system, variant) and to the paper's numbers
+(``emibench.report.paper_numbers``); for the synthetic set an oracle row gives the ceiling that
+the generator's clean latent intensities reach against the (noisy, quantised) labels.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emibench.data.tables import read_table, write_table
+from emibench.emotions import EMOTIONS, format_id
+from emibench.evaluate.metrics import pearson_per_emotion
+from emibench.report.bootstrap import bootstrap_pearson
+from emibench.report.collect import aligned, run_dirs, run_predictions
+from emibench.report.paper_numbers import paper_number
+
+log = logging.getLogger(__name__)
+
+SCORES = (*EMOTIONS, "mean")  # the seven numbers of a score: six emotions, then their mean
+ORACLE_KEY = "oracle"
+PER_EMOTION = "per_emotion"
+TABLE1 = "table1"
+FORMATS = ("csv", "md", "tex")
+
+
+@dataclass(frozen=True)
+class TableRow:
+    key: str
+    label: str
+    system: str
+    variant: str
+    paper: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    title: str
+    rows: tuple[TableRow, ...]
+
+
+@dataclass(frozen=True)
+class BootstrapSettings:
+    n_resamples: int = 1000
+    seed: int = 0
+    level: float = 0.95
+
+
+@dataclass
+class Score:
+    """One (system, variant) on one split; arrays are (7,) in SCORES order, NaN where unknown.
+
+    ``mean``/``std``: over seeds, from metrics.json; ``low``/``high``: bootstrap interval over
+    clips of the mean-over-seeds score; ``ensemble``: the score of the seed-averaged predictions.
+    """
+
+    features: str
+    modalities: str
+    n_seeds: int
+    mean: np.ndarray
+    std: np.ndarray
+    ensemble: np.ndarray = field(default_factory=lambda: np.full(len(SCORES), np.nan))
+    low: np.ndarray = field(default_factory=lambda: np.full(len(SCORES), np.nan))
+    high: np.ndarray = field(default_factory=lambda: np.full(len(SCORES), np.nan))
+
+
+def parse_tables(tables_cfg: dict) -> dict[str, TableSpec]:
+    """``report.tables`` as TableSpecs; every paper id is checked against PAPER_NUMBERS."""
+    specs = {}
+    for name, body in tables_cfg.items():
+        rows = []
+        for i, row in enumerate(body.get("rows", [])):
+            where = f"report.tables.{name}.rows[{i}]"
+            for key in ("key", "label", "system", "variant"):
+                if key not in row:
+                    raise KeyError(f"{where}: missing key {key!r}")
+            paper = tuple(row.get("paper", ()))
+            for pid in paper:
+                paper_number(pid)
+            rows.append(TableRow(row["key"], row["label"], row["system"], row["variant"], paper))
+        keys = [r.key for r in rows]
+        if len(set(keys)) != len(keys) or ORACLE_KEY in keys:
+            raise ValueError(f"report.tables.{name}: row keys must be unique and not {ORACLE_KEY!r}")
+        specs[name] = TableSpec(name, body.get("title", name), tuple(rows))
+    return specs
+
+
+def score_runs(
+    results: pd.DataFrame,
+    system: str,
+    variant: str,
+    split: str,
+    labels: pd.DataFrame,
+    boot: BootstrapSettings,
+) -> Score:
+    """Seed statistics from the results table and, where labels exist, the bootstrap interval of
+    the mean-over-seeds score and the score of the seed-averaged predictions."""
+    sel = results[(results["system"] == system) & (results["variant"] == variant) & (results["split"] == split)]
+    by_seed = sel.pivot_table(index="seed", columns="emotion", values="pearson")[list(SCORES)]
+    values = by_seed.to_numpy(np.float64)  # (seeds, 7)
+    n = len(values)
+    score = Score(
+        features=str(sel["features"].iloc[0]),
+        modalities=str(sel["modalities"].iloc[0]),
+        n_seeds=n,
+        mean=values.mean(axis=0),
+        std=values.std(axis=0, ddof=1) if n > 1 else np.full(len(SCORES), np.nan),
+    )
+    if len(labels):
+        what = f"{system}/{variant} {split}"
+        runs = [aligned(labels, frame, what) for frame in run_predictions(run_dirs(results, system, variant), split)]
+        y, preds = runs[0][0], np.stack([p for _, p in runs])  # (N, 6), (S, N, 6)
+        res = bootstrap_pearson(y, preds, boot.n_resamples, boot.seed, boot.level)
+        if abs(res.mean_point - score.mean[-1]) > 1e-3:
+            log.warning(
+                "%s: mean Pearson recomputed from the predictions (%.4f) differs from metrics.json (%.4f)",
+                what, res.mean_point, score.mean[-1],
+            )
+        ens = pearson_per_emotion(y, preds.mean(axis=0))
+        score.ensemble = np.array([*ens.values(), np.mean(list(ens.values()))])
+        score.low = np.append(res.low, res.mean_low)
+        score.high = np.append(res.high, res.mean_high)
+    return score
+
+
+def oracle_ceiling(latents_path: str | Path, labels: pd.DataFrame) -> np.ndarray:
+    """(7,) Pearson of the generator's clean ``latent_<Emotion>`` with the labels, and the mean."""
+    latents = read_table(latents_path)
+    columns = [f"latent_{e}" for e in EMOTIONS]
+    missing = [c for c in ("id", *columns) if c not in latents.columns]
+    if missing:
+        raise KeyError(f"{latents_path}: missing columns {missing}")
+    latents["id"] = latents["id"].map(format_id)
+    latents = latents.set_index("id")[columns].set_axis(list(EMOTIONS), axis=1)
+    y, p = aligned(labels, latents, f"oracle latents {latents_path}")
+    per = np.array(list(pearson_per_emotion(y, p).values()))
+    return np.append(per, per.mean())
+
+
+class TableBuilder:
+    """Scores every configured row once, then renders any table in any format."""
+
+    def __init__(
+        self,
+        results: pd.DataFrame,
+        specs: dict[str, TableSpec],
+        labels: dict[str, pd.DataFrame],
+        boot: BootstrapSettings,
+        splits: list[str],
+        per_emotion_rows: str,
+        primary_split: str = "valid",
+        latents: str | Path | None = None,
+        digits: int = 3,
+    ):
+        self.specs = specs
+        self.splits = [s for s in splits if s in set(results["split"])]
+        if primary_split not in self.splits:
+            raise ValueError(f"report.split {primary_split!r} has no runs in the results table")
+        self.primary = primary_split
+        self.boot = boot
+        self.digits = digits
+        if per_emotion_rows not in specs:
+            raise KeyError(f"report.per_emotion_rows: no table {per_emotion_rows!r} in report.tables")
+        self.per_emotion_rows = per_emotion_rows
+        available = set(zip(results["system"], results["variant"]))
+        self.scores: dict[tuple[str, str, str], Score] = {}
+        for spec in specs.values():
+            for row in spec.rows:
+                if (row.system, row.variant) not in available:
+                    raise KeyError(
+                        f"report.tables.{spec.name} row {row.key!r}: no runs of system {row.system!r} "
+                        f"variant {row.variant!r} in the results table; runs: {sorted(available)}"
+                    )
+                for split in self.splits:
+                    ident = (row.system, row.variant, split)
+                    if ident not in self.scores:
+                        self.scores[ident] = score_runs(
+                            results, row.system, row.variant, split, labels.get(split, _NO_LABELS), boot
+                        )
+        self.oracle: dict[str, np.ndarray] = {}
+        if latents:
+            for split in self.splits:
+                if len(labels.get(split, _NO_LABELS)):
+                    self.oracle[split] = oracle_ceiling(latents, labels[split])
+
+    # --- numbers -------------------------------------------------------------------------------
+    def row_frame(self, name: str) -> pd.DataFrame:
+        """A Table 2/3/systems table as numbers: one row per config row (and the oracle)."""
+        spec = self.specs[name]
+        m = SCORES.index("mean")
+        records = []
+        for row in spec.rows:
+            rec: dict = {"key": row.key, "label": row.label, "system": row.system, "variant": row.variant}
+            for split in self.splits:
+                s = self.scores[(row.system, row.variant, split)]
+                rec.update(features=s.features, modalities=s.modalities)
+                rec.update(_split_numbers(split, s.n_seeds, s.mean[m], s.std[m], s.ensemble[m], s.low[m], s.high[m]))
+            rec["paper"] = _paper_value(row.paper)
+            rec["paper_source"] = "; ".join(paper_number(p).source for p in row.paper)
+            records.append(rec)
+        if self.oracle:
+            rec = {"key": ORACLE_KEY, "label": "Oracle (generator latents)", "system": ORACLE_KEY, "variant": ""}
+            rec.update(features="latent", modalities="")
+            for split in self.splits:
+                value = self.oracle.get(split, np.full(len(SCORES), np.nan))[m]
+                rec.update(_split_numbers(split, 0, value, np.nan, value, np.nan, np.nan))
+            rec.update(paper=np.nan, paper_source="")
+            records.append(rec)
+        return pd.DataFrame(records)
+
+    def per_emotion_frame(self) -> pd.DataFrame:
+        """Per-emotion scores on the primary split: a row per emotion (and ``mean``), columns
+        ``<row key>`` (mean over seeds), ``<key>_std``, ``<key>_ci_low``, ``<key>_ci_high``, ``oracle``."""
+        frame = pd.DataFrame({"emotion": list(SCORES)})
+        for row in self.specs[self.per_emotion_rows].rows:
+            s = self.scores[(row.system, row.variant, self.primary)]
+            frame[row.key] = s.mean
+            frame[f"{row.key}_std"] = s.std
+            frame[f"{row.key}_ci_low"] = s.low
+            frame[f"{row.key}_ci_high"] = s.high
+        if self.primary in self.oracle:
+            frame[ORACLE_KEY] = self.oracle[self.primary]
+        return frame
+
+    # --- text ----------------------------------------------------------------------------------
+    def caption(self, name: str) -> str:
+        level = round(100 * self.boot.level)
+        what = (
+            f"mean ± sd over seeds; [{level}% percentile bootstrap interval over clips, "
+            f"{self.boot.n_resamples} resamples]"
+        )
+        if name == PER_EMOTION:
+            return f"Pearson per emotion on {self.primary} ({what})."
+        return f"{self.specs[name].title}: mean Pearson over the six emotions ({what}). Paper: published validation score."
+
+    def row_display(self, name: str, fmt: str) -> pd.DataFrame:
+        """The rendered cells of a Table 2/3/systems table in ``md`` or ``tex``."""
+        frame = self.row_frame(name)
+        rho = r"$\rho$" if fmt == "tex" else "ρ"
+        out = pd.DataFrame({"Method": frame["label"], "Modalities": frame["modalities"], "Features": frame["features"]})
+        for split in self.splits:
+            out[f"{rho} {split}"] = [
+                self._cell(r[f"{split}_mean"], r[f"{split}_std"], r[f"{split}_ci_low"], r[f"{split}_ci_high"], fmt)
+                if r["key"] != ORACLE_KEY
+                else self._number(r[f"{split}_mean"])
+                for _, r in frame.iterrows()
+            ]
+        rows = {**{r.key: r for r in self.specs[name].rows}}
+        out["Paper"] = [_paper_text(rows[k].paper) if k in rows else "" for k in frame["key"]]
+        return out
+
+    def per_emotion_display(self, fmt: str) -> pd.DataFrame:
+        """Per-emotion cells: a row per system (and the oracle), a column per emotion and mean."""
+        records = []
+        for row in self.specs[self.per_emotion_rows].rows:
+            s = self.scores[(row.system, row.variant, self.primary)]
+            rec = {"Method": row.label}
+            for i, e in enumerate(SCORES):
+                rec[e] = self._cell(s.mean[i], s.std[i], s.low[i], s.high[i], fmt)
+            records.append(rec)
+        if self.primary in self.oracle:
+            rec = {"Method": "Oracle (generator latents)"}
+            rec.update({e: self._number(v) for e, v in zip(SCORES, self.oracle[self.primary])})
+            records.append(rec)
+        return pd.DataFrame(records).rename(columns={"mean": "Mean"})
+
+    def _number(self, value: float) -> str:
+        return "" if _missing(value) else f"{value:.{self.digits}f}"
+
+    def _cell(self, mean: float, std: float, low: float, high: float, fmt: str) -> str:
+        if _missing(mean):
+            return ""
+        pm = r" $\pm$ " if fmt == "tex" else " ± "
+        text = self._number(mean) + ("" if _missing(std) else pm + self._number(std))
+        if not _missing(low):
+            interval = f"[{self._number(low)}, {self._number(high)}]"
+            text += r" {\scriptsize " + interval + "}" if fmt == "tex" else " " + interval
+        return text
+
+    # --- files ---------------------------------------------------------------------------------
+    def write(self, name: str, path: str | Path) -> None:
+        """Write table ``name`` to ``path`` in the format its suffix names (.csv, .md, .tex)."""
+        fmt = Path(path).suffix.lstrip(".")
+        if fmt not in FORMATS:
+            raise ValueError(f"{path}: table format must be one of {FORMATS}")
+        if name != PER_EMOTION and name not in self.specs:
+            raise KeyError(f"{path}: no table {name!r}; tables: {[*self.specs, PER_EMOTION]}")
+        if fmt == "csv":
+            write_table(self.per_emotion_frame() if name == PER_EMOTION else self.row_frame(name), path)
+            return
+        display = self.per_emotion_display(fmt) if name == PER_EMOTION else self.row_display(name, fmt)
+        caption = self.caption(name)
+        if fmt == "md":
+            text = to_markdown(display, caption)
+        else:
+            raw = [c for c in display.columns if c.startswith(r"$\rho$") or c in SCORES or c == "Mean"]
+            text = to_latex(display, caption, f"tab:{name}", raw_columns=raw)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text)
+
+
+_NO_LABELS = pd.DataFrame(columns=list(EMOTIONS), dtype=float)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _split_numbers(split, n_seeds, mean, std, ensemble, low, high) -> dict:
+    return {
+        f"{split}_mean": mean,
+        f"{split}_std": std,
+        f"{split}_n_seeds": n_seeds,
+        f"{split}_ensemble": ensemble,
+        f"{split}_ci_low": low,
+        f"{split}_ci_high": high,
+    }
+
+
+def _paper_value(ids: tuple[str, ...]) -> float:
+    """The first paper number of a row (the CSV's ``paper`` column); NaN where there is none."""
+    return paper_number(ids[0]).value if ids else np.nan
+
+
+def _paper_text(ids: tuple[str, ...]) -> str:
+    if len(ids) == 1:
+        return f"{paper_number(ids[0]).value:g}"
+    return ", ".join(f"{paper_number(p).value:g} ({paper_number(p).short})" for p in ids)
+
+
+# --- renderers ---------------------------------------------------------------------------------
+
+_LATEX_SPECIAL = {
+    "&": r"\&",
+    "%": r"\%",
+    "#": r"\#",
+    "$": r"\$",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "±": r"$\pm$",
+    "ρ": r"$\rho$",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters in plain text (not in cells we format as LaTeX)."""
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in str(text))
+
+
+def to_markdown(frame: pd.DataFrame, caption: str = "") -> str:
+    """A GitHub pipe table of string cells, with the caption as a paragraph below."""
+
+    def cells(values) -> str:
+        return "| " + " | ".join(str(v).replace("|", r"\|") for v in values) + " |"
+
+    lines = [cells(frame.columns), "|" + "|".join(["---"] + [":---:"] * (frame.shape[1] - 1)) + "|"]
+    lines += [cells(["" if _missing(v) else v for v in row]) for row in frame.itertuples(index=False)]
+    return "\n".join(lines) + ("\n\n" + caption if caption else "") + "\n"
+
+
+def to_latex(frame: pd.DataFrame, caption: str = "", label: str = "", raw_columns=()) -> str:
+    """A booktabs ``table`` of string cells. Cells and headers of ``raw_columns`` are already
+    LaTeX (``$\\pm$``) and pass through; every other cell and header is escaped."""
+    raw = set(raw_columns)
+
+    def cell(column, value) -> str:
+        value = "" if _missing(value) else str(value)
+        return value if column in raw else latex_escape(value)
+
+    header = " & ".join(c if c in raw else latex_escape(c) for c in frame.columns)
+    body = [" & ".join(cell(c, v) for c, v in zip(frame.columns, row)) + r" \\" for row in frame.itertuples(index=False)]
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\begin{tabular}{l" + "c" * (frame.shape[1] - 1) + "}",
+        r"\toprule",
+        header + r" \\",
+        r"\midrule",
+        *body,
+        r"\bottomrule",
+        r"\end{tabular}",
+    ]
+    if caption:
+        lines.append(r"\caption{" + latex_escape(caption) + "}")
+    if label:
+        lines.append(r"\label{" + label + "}")
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def table1_latex(table1_csv: str | Path) -> str:
+    """Table 1 (written by the dataset step as CSV) re-emitted as LaTeX, every cell escaped."""
+    frame = read_table(table1_csv).astype(str)
+    return to_latex(frame, "Dataset partition statistics.", "tab:table1")

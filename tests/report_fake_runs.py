@@ -1,0 +1,172 @@
+"""A small fake project for the report tests: manifest, labels, latents and run folders that
+follow docs/architecture.md, with planted correlations, so table numbers can be checked against
+a direct computation.
+
+``make_fake_project(root)`` writes, under ``root``:
+``manifest.tsv``, ``test_labels.csv``, ``latents.csv``, ``table1.csv``/``.md``, ``data_report.md``,
+``stage1/{vision_text,audio_text}/log.tsv`` and ``runs/<system>/<variant>/seed<k>/`` with
+``metrics.json``, ``predictions_{valid,test}.csv``, ``train_log.tsv`` and (dscmn)
+``fusion_weights_{valid,test}.csv``. Usage as a script: ``python tests/report_fake_runs.py ROOT``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emibench.emotions import EMOTIONS, format_id
+from emibench.evaluate.metrics import pearson_per_emotion
+
+# (system, variant, features, modalities, noise sd): less noise, higher planted correlation
+RUNS = (
+    ("baseline_vit", "official", "official", "V", 0.60),
+    ("baseline_wav2vec2", "official", "official", "A", 0.40),
+    ("dscmn", "V", "stage1", "V", 0.35),
+    ("dscmn", "VAT", "stage1", "VAT", 0.15),
+)
+SEEDS = (0, 1, 2)
+
+REPORT_CONFIG = {
+    "split": "valid",
+    "splits": ["valid", "test"],
+    "digits": 3,
+    "bootstrap": {"n_resamples": 200, "seed": 0, "level": 0.95},
+    "per_emotion_rows": "systems",
+    "tables": {
+        "table2": {
+            "title": "Table 2: unimodal",
+            "rows": [
+                {"key": "vit_baseline", "label": "ViT (baseline)", "system": "baseline_vit",
+                 "variant": "official", "paper": ["dscmn_v1_t2_vit_baseline"]},
+                {"key": "vit_ours", "label": "ViT (ours)", "system": "dscmn", "variant": "V",
+                 "paper": ["dscmn_v1_t2_vit_ours"]},
+                {"key": "wav2vec2_baseline", "label": "Wav2Vec2 (baseline)", "system": "baseline_wav2vec2",
+                 "variant": "official", "paper": ["dscmn_v1_t2_wav2vec2_baseline"]},
+            ],
+        },
+        "table3": {
+            "title": "Table 3: multimodal",
+            "rows": [
+                {"key": "vat", "label": "V+A+T", "system": "dscmn", "variant": "VAT", "paper": ["dscmn_v1_t3_vat"]},
+            ],
+        },
+        "systems": {
+            "title": "Systems",
+            "rows": [
+                {"key": "baseline_vit", "label": "ViT+GRU baseline", "system": "baseline_vit", "variant": "official"},
+                {"key": "baseline_wav2vec2", "label": "Wav2Vec2 baseline", "system": "baseline_wav2vec2",
+                 "variant": "official"},
+                {"key": "dscmn", "label": "DSCMN (V+A+T)", "system": "dscmn", "variant": "VAT",
+                 "paper": ["dscmn_v1_t3_vat", "dscmn_v3_vat"]},
+            ],
+        },
+    },
+    "figures": {
+        "fusion": {"system": "dscmn", "variant": "VAT"},
+        "snr_bins_db": [10, 20],
+        "scatter_max_points": 3000,
+        "ablation_tables": ["table2", "table3"],
+    },
+}
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, sep="\t" if path.suffix == ".tsv" else ",", index=False)
+
+
+def make_fake_project(root: str | Path, n_valid: int = 60, n_test: int = 50, n_train: int = 20) -> dict:
+    """Write the fake project; returns its paths (``runs``: every metrics.json) and the labels."""
+    root = Path(root)
+    rng = np.random.default_rng(123)
+    counts = {"train": n_train, "valid": n_valid, "test": n_test}
+    ids, start = {}, 0
+    for split, n in counts.items():
+        ids[split] = [format_id(i) for i in range(start, start + n)]
+        start += n
+    latents = {s: rng.uniform(0, 1, (n, 6)) * (rng.uniform(size=(n, 6)) < 0.5) for s, n in counts.items()}
+    labels = {s: np.round(np.clip(latents[s] + rng.normal(0, 0.15, latents[s].shape), 0, 1) * 10) / 10
+              for s in counts}
+
+    manifest = []
+    for split in counts:
+        for i, clip in enumerate(ids[split]):
+            row = {"id": clip, "split": split, "shard": 0, "status": "ok", "reason": "",
+                   "has_audio": bool(i % 5), "duration_s": 2.0}
+            row.update({e: (labels[split][i, k] if split != "test" else np.nan) for k, e in enumerate(EMOTIONS)})
+            manifest.append(row)
+    _write_csv(pd.DataFrame(manifest), root / "manifest.tsv")
+    test = pd.DataFrame(labels["test"], columns=list(EMOTIONS))
+    test.insert(0, "Filename", [int(i) for i in ids["test"]])
+    _write_csv(test, root / "test_labels.csv")
+
+    lat_rows = []
+    for split in counts:
+        for i, clip in enumerate(ids[split]):
+            row = {"id": clip, "split": split}
+            row.update({f"latent_{e}": latents[split][i, k] for k, e in enumerate(EMOTIONS)})
+            row.update(occluded=bool(i % 4 == 0), silent=bool(i % 7 == 0), has_audio_track=bool(i % 5),
+                       snr_db=float(5 + (i * 3) % 25))
+            lat_rows.append(row)
+    _write_csv(pd.DataFrame(lat_rows), root / "latents.csv")
+
+    _write_csv(pd.DataFrame({"split": ["train", "valid", "test", "total"],
+                             "clips": [n_train, n_valid, n_test, n_train + n_valid + n_test],
+                             "duration": ["0:00:40", "0:02:00", "0:01:40", "0:04:20"]}), root / "table1.csv")
+    (root / "table1.md").write_text("| split | clips |\n|---|---|\n| train | 20 |\n")
+    (root / "data_report.md").write_text("# Data report\n\nAll clips decoded.\n")
+    for pair in ("vision_text", "audio_text"):
+        epochs = np.arange(1, 6)
+        _write_csv(pd.DataFrame({
+            "epoch": epochs, "lr": 1e-5 * 0.5 ** epochs, "train_loss": 3.0 / epochs, "valid_loss": 3.2 / epochs,
+            "valid_recall_at_1": 0.1 * epochs, "valid_recall_at_5": 0.18 * epochs, "n_train": 20, "n_left_out": 0,
+        }), root / "stage1" / pair / "log.tsv")
+
+    metric_paths = []
+    for system, variant, features, modalities, noise in RUNS:
+        for seed in SEEDS:
+            run = root / "runs" / system / variant / f"seed{seed}"
+            srng = np.random.default_rng(zlib.crc32(f"{system}/{variant}/{seed}".encode()))
+            splits = {}
+            for split in ("valid", "test"):
+                pred = np.clip(labels[split] + srng.normal(0, noise, labels[split].shape), 0, 1)
+                frame = pd.DataFrame(pred, columns=list(EMOTIONS))
+                frame.insert(0, "id", ids[split])
+                _write_csv(frame, run / f"predictions_{split}.csv")
+                per = pearson_per_emotion(labels[split], pred)
+                splits[split] = {"mean_pearson": float(np.mean(list(per.values()))), "pearson": per,
+                                 "n_clips": len(pred), "n_missing": {"V": 0, "A": 0, "T": 0}}
+                if system == "dscmn":
+                    w = srng.dirichlet([2, 2, 2], len(pred))
+                    weights = pd.DataFrame(w, columns=["beta_v", "beta_a", "beta_t"])
+                    weights.insert(0, "id", ids[split])
+                    _write_csv(weights, run / f"fusion_weights_{split}.csv")
+            metrics = {"system": system, "variant": variant, "seed": seed, "features": features,
+                       "modalities": modalities, "splits": splits, "best_epoch": 1, "epochs_run": 2,
+                       "train_seconds": 0.1, "n_params": 10, "device": "cpu", "config": {}}
+            (run / "metrics.json").write_text(json.dumps(metrics))
+            _write_csv(pd.DataFrame({"epoch": [1, 2], "train_loss": [0.2, 0.1], "valid_mean_pearson": [0.1, 0.2]}),
+                       run / "train_log.tsv")
+            metric_paths.append(run / "metrics.json")
+    return {
+        "root": root,
+        "runs": metric_paths,
+        "manifest": root / "manifest.tsv",
+        "test_labels": root / "test_labels.csv",
+        "latents": root / "latents.csv",
+        "table1_csv": root / "table1.csv",
+        "table1_md": root / "table1.md",
+        "data_report": root / "data_report.md",
+        "stage1_logs": [root / "stage1" / p / "log.tsv" for p in ("vision_text", "audio_text")],
+        "labels": labels,
+        "ids": ids,
+    }
+
+
+if __name__ == "__main__":
+    print(make_fake_project(sys.argv[1])["root"])

@@ -1,0 +1,55 @@
+"""Figures are written, and the report notebook executes on a tiny fake run set into HTML."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from report_fake_runs import REPORT_CONFIG, make_fake_project
+
+REPO = Path(__file__).resolve().parents[1]
+FIGURES = ("per_emotion", "modality_ablation", "scatter", "stage1_curves", "fusion_weights")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nb")
+    fake = make_fake_project(root)
+    cfg = json.dumps(REPORT_CONFIG)
+    out = root / "out"
+    run = lambda *args: subprocess.run(["emibench", *map(str, args)], check=True)  # noqa: E731
+    data = ["--manifest", fake["manifest"], "--test-labels", fake["test_labels"], "--latents", fake["latents"],
+            "--config", cfg]
+    run("collect", "--runs", *fake["runs"], "--results", out / "results.tsv", "--metrics", out / "metrics.json",
+        "--config", cfg)
+    tables = {t: out / "tables" / f"{t}.{{}}" for t in ("table2", "table3", "systems", "per_emotion")}
+    run("tables", "--results", out / "results.tsv", *data, "--outputs",
+        *[str(p).format(ext) for p in tables.values() for ext in ("csv", "md", "tex")])
+    figures = {f: out / "figures" / f"{f}.png" for f in FIGURES}
+    run("figures", "--results", out / "results.tsv", *data, "--tables",
+        *[str(p).format("csv") for p in tables.values()], "--stage1-logs", *fake["stage1_logs"],
+        "--outputs", *figures.values())
+    params = {
+        "dataset": "fake", "results_dir": out, "results_table": out / "results.tsv", "metrics": out / "metrics.json",
+        "table1_md": fake["table1_md"], "data_report": fake["data_report"],
+        "tables": {t: str(p).format("md") for t, p in tables.items()},
+        "figures": {f: str(p) for f, p in figures.items()}, "config": {"report": REPORT_CONFIG},
+    }
+    pairs = [x for k, v in params.items() for x in ("-p", k, json.dumps(v if isinstance(v, dict) else str(v)))]
+    run("report", "--notebook", REPO / "workflow/notebooks/report.ipynb", "--out-notebook", out / "report.ipynb",
+        "--html", out / "report.html", *pairs)
+    return out, figures
+
+
+def test_figures_are_pngs(report):
+    _, figures = report
+    for path in figures.values():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+
+
+def test_report_html_holds_tables_and_embedded_images(report):
+    out, _ = report
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64") >= len(FIGURES)
+    assert "V+A+T" in html and "Oracle" in html
+    assert "torch" in html and "Traceback" not in html
