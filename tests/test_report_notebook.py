@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from report_fake_runs import REPORT_CONFIG, make_fake_project
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,27 +18,78 @@ def report(tmp_path_factory):
     fake = make_fake_project(root)
     cfg = json.dumps(REPORT_CONFIG)
     out = root / "out"
-    run = lambda *args: subprocess.run(["emibench", *map(str, args)], check=True)  # noqa: E731
-    data = ["--manifest", fake["manifest"], "--test-labels", fake["test_labels"], "--latents", fake["latents"],
-            "--config", cfg]
-    run("collect", "--runs", *fake["runs"], "--results", out / "results.tsv", "--metrics", out / "metrics.json",
-        "--config", cfg)
-    tables = {t: out / "tables" / f"{t}.{{}}" for t in ("table2", "table3", "systems", "per_emotion")}
-    run("tables", "--results", out / "results.tsv", *data, "--outputs",
-        *[str(p).format(ext) for p in tables.values() for ext in ("csv", "md", "tex")])
-    figures = {f: out / "figures" / f"{f}.png" for f in FIGURES}
-    run("figures", "--results", out / "results.tsv", *data, "--tables",
-        *[str(p).format("csv") for p in tables.values()], "--stage1-logs", *fake["stage1_logs"],
-        "--outputs", *figures.values())
-    params = {
-        "dataset": "fake", "results_dir": out, "results_table": out / "results.tsv", "metrics": out / "metrics.json",
-        "table1_md": fake["table1_md"], "data_report": fake["data_report"],
-        "tables": {t: str(p).format("md") for t, p in tables.items()},
-        "figures": {f: str(p) for f, p in figures.items()}, "config": {"report": REPORT_CONFIG},
+    run = lambda *args: subprocess.run(["emibench", *map(str, args)], check=True)
+    data = [
+        "--manifest",
+        fake["manifest"],
+        "--test-labels",
+        fake["test_labels"],
+        "--latents",
+        fake["latents"],
+        "--config",
+        cfg,
+    ]
+    run(
+        "collect",
+        "--runs",
+        *fake["runs"],
+        "--results",
+        out / "results.tsv",
+        "--metrics",
+        out / "metrics.json",
+        "--config",
+        cfg,
+    )
+    tables = {
+        t: out / "tables" / f"{t}.{{}}" for t in ("table2", "table3", "systems", "per_emotion")
     }
-    pairs = [x for k, v in params.items() for x in ("-p", k, json.dumps(v if isinstance(v, dict) else str(v)))]
-    run("report", "--notebook", REPO / "workflow/notebooks/report.ipynb", "--out-notebook", out / "report.ipynb",
-        "--html", out / "report.html", *pairs)
+    run(
+        "tables",
+        "--results",
+        out / "results.tsv",
+        *data,
+        "--outputs",
+        *[str(p).format(ext) for p in tables.values() for ext in ("csv", "md", "tex")],
+    )
+    figures = {f: out / "figures" / f"{f}.png" for f in FIGURES}
+    run(
+        "figures",
+        "--results",
+        out / "results.tsv",
+        *data,
+        "--tables",
+        *[str(p).format("csv") for p in tables.values()],
+        "--stage1-logs",
+        *fake["stage1_logs"],
+        "--outputs",
+        *figures.values(),
+    )
+    params = {
+        "dataset": "fake",
+        "results_dir": out,
+        "results_table": out / "results.tsv",
+        "metrics": out / "metrics.json",
+        "table1_md": fake["table1_md"],
+        "data_report": fake["data_report"],
+        "tables": {t: str(p).format("md") for t, p in tables.items()},
+        "figures": {f: str(p) for f, p in figures.items()},
+        "config": {"report": REPORT_CONFIG},
+    }
+    pairs = [
+        x
+        for k, v in params.items()
+        for x in ("-p", k, json.dumps(v if isinstance(v, dict) else str(v)))
+    ]
+    run(
+        "report",
+        "--notebook",
+        REPO / "workflow/notebooks/report.ipynb",
+        "--out-notebook",
+        out / "report.ipynb",
+        "--html",
+        out / "report.html",
+        *pairs,
+    )
     return out, figures
 
 
@@ -53,3 +105,4 @@ def test_report_html_holds_tables_and_embedded_images(report):
     assert html.count("data:image/png;base64") >= len(FIGURES)
     assert "V+A+T" in html and "Oracle" in html
     assert "torch" in html and "Traceback" not in html
+    assert 'src="http' not in html  # standalone: no CDN script

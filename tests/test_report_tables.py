@@ -6,10 +6,10 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from report_fake_runs import REPORT_CONFIG, make_fake_project
 
 from emibench.evaluate.metrics import mean_pearson, pearson_per_emotion
 from emibench.report.bootstrap import bootstrap_pearson
+from report_fake_runs import REPORT_CONFIG, make_fake_project
 
 
 @pytest.fixture(scope="module")
@@ -19,16 +19,45 @@ def project(tmp_path_factory):
     cfg = json.dumps(REPORT_CONFIG)
     out = root / "out"
     subprocess.run(
-        ["emibench", "collect", "--runs", *map(str, fake["runs"]), "--results", str(out / "results.tsv"),
-         "--metrics", str(out / "metrics.json"), "--config", cfg],
+        [
+            "emibench",
+            "collect",
+            "--runs",
+            *map(str, fake["runs"]),
+            "--results",
+            str(out / "results.tsv"),
+            "--metrics",
+            str(out / "metrics.json"),
+            "--config",
+            cfg,
+        ],
         check=True,
     )
-    tables = [str(out / "tables" / f"{t}.{ext}") for t in ("table2", "table3", "systems", "per_emotion")
-              for ext in ("csv", "md", "tex")]
+    tables = [
+        str(out / "tables" / f"{t}.{ext}")
+        for t in ("table2", "table3", "systems", "per_emotion")
+        for ext in ("csv", "md", "tex")
+    ]
     subprocess.run(
-        ["emibench", "tables", "--results", str(out / "results.tsv"), "--manifest", str(fake["manifest"]),
-         "--test-labels", str(fake["test_labels"]), "--latents", str(fake["latents"]), "--config", cfg,
-         "--table1-csv", str(fake["table1_csv"]), "--outputs", *tables, str(out / "tables" / "table1.tex")],
+        [
+            "emibench",
+            "tables",
+            "--results",
+            str(out / "results.tsv"),
+            "--manifest",
+            str(fake["manifest"]),
+            "--test-labels",
+            str(fake["test_labels"]),
+            "--latents",
+            str(fake["latents"]),
+            "--config",
+            cfg,
+            "--table1-csv",
+            str(fake["table1_csv"]),
+            "--outputs",
+            *tables,
+            str(out / "tables" / "table1.tex"),
+        ],
         check=True,
     )
     return fake, out
@@ -41,7 +70,11 @@ def direct_scores(fake, system, variant, split):
     scores = []
     for seed in (0, 1, 2):
         run = fake["root"] / "runs" / system / variant / f"seed{seed}"
-        pred = pd.read_csv(run / f"predictions_{split}.csv", dtype={"id": str}).set_index("id").loc[ids]
+        pred = (
+            pd.read_csv(run / f"predictions_{split}.csv", dtype={"id": str})
+            .set_index("id")
+            .loc[ids]
+        )
         scores.append(mean_pearson(labels, pred.to_numpy()))
     return np.array(scores)
 
@@ -56,11 +89,14 @@ def test_collect_is_one_long_row_per_run_split_emotion(project):
     assert metrics["valid"]["systems"]["dscmn"]["VAT"] == pytest.approx(expected, abs=1e-4)
 
 
-@pytest.mark.parametrize(("table", "key", "system", "variant"), [
-    ("table2", "vit_ours", "dscmn", "V"),
-    ("table2", "wav2vec2_baseline", "baseline_wav2vec2", "official"),
-    ("table3", "vat", "dscmn", "VAT"),
-])
+@pytest.mark.parametrize(
+    ("table", "key", "system", "variant"),
+    [
+        ("table2", "vit_ours", "dscmn", "V"),
+        ("table2", "wav2vec2_baseline", "baseline_wav2vec2", "official"),
+        ("table3", "vat", "dscmn", "VAT"),
+    ],
+)
 def test_table_cells_equal_direct_computation(project, table, key, system, variant):
     fake, out = project
     frame = pd.read_csv(out / "tables" / f"{table}.csv").set_index("key")
@@ -68,7 +104,11 @@ def test_table_cells_equal_direct_computation(project, table, key, system, varia
         scores = direct_scores(fake, system, variant, split)
         assert frame.loc[key, f"{split}_mean"] == pytest.approx(scores.mean(), abs=1e-9)
         assert frame.loc[key, f"{split}_std"] == pytest.approx(scores.std(ddof=1), rel=1e-6)
-        assert frame.loc[key, f"{split}_ci_low"] <= frame.loc[key, f"{split}_mean"] <= frame.loc[key, f"{split}_ci_high"]
+        assert (
+            frame.loc[key, f"{split}_ci_low"]
+            <= frame.loc[key, f"{split}_mean"]
+            <= frame.loc[key, f"{split}_ci_high"]
+        )
 
 
 def test_paper_numbers_and_oracle_stand_beside(project):
@@ -78,7 +118,10 @@ def test_paper_numbers_and_oracle_stand_beside(project):
     assert frame.loc["vit_ours", "paper"] == pytest.approx(0.16)
     latents = pd.read_csv(fake["latents"], dtype={"id": str}).set_index("id")
     ids = fake["ids"]["valid"]
-    oracle = mean_pearson(fake["labels"]["valid"], latents.loc[ids, [c for c in latents if c.startswith("latent_")]].to_numpy())
+    oracle = mean_pearson(
+        fake["labels"]["valid"],
+        latents.loc[ids, [c for c in latents if c.startswith("latent_")]].to_numpy(),
+    )
     assert frame.loc["oracle", "valid_mean"] == pytest.approx(oracle, abs=1e-9)
 
 

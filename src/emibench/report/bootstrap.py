@@ -76,7 +76,9 @@ def bootstrap_pearson(
     if p.ndim == 2:
         p = p[None]
     if y.ndim != 2 or p.shape[1:] != y.shape or y.shape[0] < 2:
-        raise ValueError(f"bootstrap needs (N>=2, K) labels and (S, N, K) predictions, got {y.shape}, {p.shape}")
+        raise ValueError(
+            f"bootstrap needs (N>=2, K) labels and (S, N, K) predictions, got {y.shape}, {p.shape}"
+        )
     if not (np.isfinite(y).all() and np.isfinite(p).all()):
         raise ValueError("bootstrap input holds NaN or inf")
     if not 0.0 < level < 1.0:
@@ -84,7 +86,9 @@ def bootstrap_pearson(
     n_runs, n, k = p.shape
     # one (N, K) block per run and side: Y repeated for every run, so column j pairs Y[:, j] with P[:, j]
     constant = np.stack([np.tile(np.ptp(y, axis=0) == 0, n_runs), (np.ptp(p, axis=1) == 0).ravel()])
-    y = np.tile(y - y.mean(axis=0), (1, n_runs))  # (N, S*K); centring keeps the moment sums accurate
+    y = np.tile(
+        y - y.mean(axis=0), (1, n_runs)
+    )  # (N, S*K); centring keeps the moment sums accurate
     p = (p - p.mean(axis=1, keepdims=True)).transpose(1, 0, 2).reshape(n, n_runs * k)
     columns = np.concatenate([y, p, y * y, p * p, y * p], axis=1)  # (N, 5*S*K)
     var_floor = np.where(constant, np.inf, 1e-12 * np.stack([(y * y).mean(0), (p * p).mean(0)]))

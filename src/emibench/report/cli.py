@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", nargs="+", required=True, help="every run's metrics.json")
     p.add_argument("--results", required=True, help="output: the long results table (.tsv)")
     p.add_argument("--metrics", required=True, help="output: the summary metrics JSON")
-    p.add_argument("--config", default="{}", help="JSON: the report config section (its tables name the rows)")
+    p.add_argument(
+        "--config", default="{}", help="JSON: the report config section (its tables name the rows)"
+    )
     p.set_defaults(func=_collect)
 
     p = sub.add_parser(
@@ -40,7 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _data_arguments(p)
     p.add_argument("--table1-csv", help="Table 1 as written by the dataset step (for table1.tex)")
-    p.add_argument("--outputs", nargs="+", required=True, help="table files to write, e.g. tables/table2.md")
+    p.add_argument(
+        "--outputs", nargs="+", required=True, help="table files to write, e.g. tables/table2.md"
+    )
     p.set_defaults(func=_tables)
 
     p = sub.add_parser(
@@ -50,9 +54,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "scatter, stage1_curves, fusion_weights.",
     )
     _data_arguments(p)
-    p.add_argument("--tables", nargs="+", required=True, help="the table CSVs written by `emibench tables`")
-    p.add_argument("--stage1-logs", nargs="*", default=[], help="Stage I log.tsv files (one per pair)")
-    p.add_argument("--outputs", nargs="+", required=True, help="figure files to write, e.g. figures/scatter.png")
+    p.add_argument(
+        "--tables", nargs="+", required=True, help="the table CSVs written by `emibench tables`"
+    )
+    p.add_argument(
+        "--stage1-logs", nargs="*", default=[], help="Stage I log.tsv files (one per pair)"
+    )
+    p.add_argument(
+        "--outputs",
+        nargs="+",
+        required=True,
+        help="figure files to write, e.g. figures/scatter.png",
+    )
     p.set_defaults(func=_figures)
 
     p = sub.add_parser(
@@ -65,17 +78,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--notebook", required=True, help="the template notebook")
     p.add_argument("--out-notebook", required=True, help="output: the executed notebook")
     p.add_argument("--html", required=True, help="output: the standalone HTML report")
-    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"), help="a notebook parameter")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("KEY", "VALUE"),
+        help="a notebook parameter",
+    )
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name")
     p.add_argument("--timeout", type=int, default=600, help="seconds one cell may run")
     p.set_defaults(func=_report)
 
 
 def _data_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--results", required=True, help="the long results table from `emibench collect`")
-    p.add_argument("--manifest", required=True, help="the manifest (train/valid labels, audio presence)")
+    p.add_argument(
+        "--results", required=True, help="the long results table from `emibench collect`"
+    )
+    p.add_argument(
+        "--manifest", required=True, help="the manifest (train/valid labels, audio presence)"
+    )
     p.add_argument("--test-labels", default="", help="test labels CSV; empty when hidden")
-    p.add_argument("--latents", default="", help="the synthetic generator's latents.csv (oracle, conditions)")
+    p.add_argument(
+        "--latents", default="", help="the synthetic generator's latents.csv (oracle, conditions)"
+    )
     p.add_argument("--config", default="{}", help="JSON: the report config section")
 
 
@@ -105,13 +131,23 @@ def _collect(args: argparse.Namespace) -> int:
     n_pairs = len(results[["system", "variant"]].drop_duplicates())
     log.info(
         "done: %d runs (%d system/variant pairs) -> %s, %s; 0 failed; %.1f s",
-        len(args.runs), n_pairs, args.results, args.metrics, time.perf_counter() - start,
+        len(args.runs),
+        n_pairs,
+        args.results,
+        args.metrics,
+        time.perf_counter() - start,
     )
     return 0
 
 
 def _tables(args: argparse.Namespace) -> int:
-    from emibench.report.tables import TABLE1, BootstrapSettings, TableBuilder, parse_tables, table1_latex
+    from emibench.report.tables import (
+        TABLE1,
+        BootstrapSettings,
+        TableBuilder,
+        parse_tables,
+        table1_latex,
+    )
 
     start = time.perf_counter()
     cfg, results, labels = _inputs(args)
@@ -136,7 +172,9 @@ def _tables(args: argparse.Namespace) -> int:
         else:
             builder.write(name, path)
         log.info("wrote %s", path)
-    log.info("done: %d table files; 0 failed; %.1f s", len(args.outputs), time.perf_counter() - start)
+    log.info(
+        "done: %d table files; 0 failed; %.1f s", len(args.outputs), time.perf_counter() - start
+    )
     return 0
 
 
@@ -159,17 +197,32 @@ def _figures(args: argparse.Namespace) -> int:
             chosen = [specs[t] for t in fig_cfg.get("ablation_tables", ["table2", "table3"])]
             figures.modality_ablation(results, chosen, csvs, split, path)
         elif name == "scatter":
-            figures.scatter(results, systems, labels[split], split, path, fig_cfg.get("scatter_max_points", 3000))
+            figures.scatter(
+                results,
+                systems,
+                labels[split],
+                split,
+                path,
+                fig_cfg.get("scatter_max_points", 3000),
+            )
         elif name == "stage1_curves":
             figures.stage1_curves(args.stage1_logs, path)
         elif name == "fusion_weights":
             fusion = fig_cfg.get("fusion", {"system": "dscmn", "variant": "VAT"})
             figures.fusion_weights(
-                results, fusion["system"], fusion["variant"], split, args.manifest, args.latents or None,
-                fig_cfg.get("snr_bins_db", [10, 20]), path,
+                results,
+                fusion["system"],
+                fusion["variant"],
+                split,
+                args.manifest,
+                args.latents or None,
+                fig_cfg.get("snr_bins_db", [10, 20]),
+                path,
             )
         else:
-            raise ValueError(f"{path}: unknown figure {name!r}; figures: {', '.join(figures.FIGURES)}")
+            raise ValueError(
+                f"{path}: unknown figure {name!r}; figures: {', '.join(figures.FIGURES)}"
+            )
         log.info("wrote %s", path)
     log.info("done: %d figures; 0 failed; %.1f s", len(args.outputs), time.perf_counter() - start)
     return 0
@@ -180,10 +233,15 @@ def _report(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     params = parse_parameters(args.parameter)
-    execute_notebook(args.notebook, args.out_notebook, params, kernel=args.kernel, timeout_s=args.timeout)
+    execute_notebook(
+        args.notebook, args.out_notebook, params, kernel=args.kernel, timeout_s=args.timeout
+    )
     size = export_html(args.out_notebook, args.html)
     log.info(
         "done: report %s (%.0f kB), notebook %s; 0 failed; %.1f s",
-        args.html, size / 1024, args.out_notebook, time.perf_counter() - start,
+        args.html,
+        size / 1024,
+        args.out_notebook,
+        time.perf_counter() - start,
     )
     return 0

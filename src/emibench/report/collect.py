@@ -161,11 +161,15 @@ def seed_averaged_predictions(dirs: list[Path], split: str) -> pd.DataFrame:
     """The mean over runs (seeds) of ``predictions_{split}.csv``: index id, six emotion columns."""
     frames = run_predictions(dirs, split)
     return pd.DataFrame(
-        np.mean([f.to_numpy() for f in frames], axis=0), index=frames[0].index, columns=list(EMOTIONS)
+        np.mean([f.to_numpy() for f in frames], axis=0),
+        index=frames[0].index,
+        columns=list(EMOTIONS),
     )
 
 
-def read_labels(split: str, manifest: str | Path, test_labels: str | Path | None = None) -> pd.DataFrame:
+def read_labels(
+    split: str, manifest: str | Path, test_labels: str | Path | None = None
+) -> pd.DataFrame:
     """Labels of a split: index id, six emotion columns; empty when the split's labels are hidden.
 
     Train and valid labels come from the manifest; test labels from ``test_labels`` (the
@@ -197,9 +201,13 @@ def read_labels(split: str, manifest: str | Path, test_labels: str | Path | None
     return labels[~unlabelled]
 
 
-def aligned(labels: pd.DataFrame, predictions: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
+def aligned(
+    labels: pd.DataFrame, predictions: pd.DataFrame, what: str
+) -> tuple[np.ndarray, np.ndarray]:
     """(N, 6) labels and predictions on the labelled clips; every labelled clip must be predicted."""
     missing = labels.index.difference(predictions.index)
     if len(missing):
-        raise ValueError(f"{what}: {len(missing)} labelled clips without predictions, e.g. {list(missing[:3])}")
+        raise ValueError(
+            f"{what}: {len(missing)} labelled clips without predictions, e.g. {list(missing[:3])}"
+        )
     return labels.to_numpy(np.float64), predictions.loc[labels.index].to_numpy(np.float64)

@@ -12,23 +12,24 @@
 from __future__ import annotations
 
 import logging
+from itertools import pairwise
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-from emibench.data.tables import read_table  # noqa: E402
-from emibench.emotions import EMOTIONS, format_id  # noqa: E402
-from emibench.evaluate.metrics import pearson  # noqa: E402
-from emibench.report.collect import aligned, run_dirs, seed_averaged_predictions  # noqa: E402
-from emibench.report.paper_numbers import paper_number  # noqa: E402
-from emibench.report.tables import ORACLE_KEY, SCORES, TableSpec  # noqa: E402
+from emibench.data.tables import read_table
+from emibench.emotions import EMOTIONS, format_id
+from emibench.evaluate.metrics import pearson
+from emibench.report.collect import aligned, run_dirs, seed_averaged_predictions
+from emibench.report.paper_numbers import paper_number
+from emibench.report.tables import ORACLE_KEY, SCORES, TableSpec
 
 log = logging.getLogger(__name__)
 
@@ -49,34 +50,63 @@ def _seed_scores(results: pd.DataFrame, spec: TableSpec, split: str) -> pd.DataF
     frames = []
     for row in spec.rows:
         sel = results[
-            (results["system"] == row.system) & (results["variant"] == row.variant) & (results["split"] == split)
+            (results["system"] == row.system)
+            & (results["variant"] == row.variant)
+            & (results["split"] == split)
         ]
         frames.append(sel.assign(label=row.label)[["label", "seed", "emotion", "pearson"]])
     return pd.concat(frames, ignore_index=True)
 
 
-def per_emotion(results: pd.DataFrame, spec: TableSpec, per_emotion_csv: str | Path, split: str, path) -> None:
+def per_emotion(
+    results: pd.DataFrame, spec: TableSpec, per_emotion_csv: str | Path, split: str, path
+) -> None:
     """Grouped bars: emotion on x, one bar per system; sd over seeds; oracle ceiling markers."""
     scores = _seed_scores(results, spec, split)
     fig, ax = plt.subplots(figsize=(11, 4.2))
     sns.barplot(
-        data=scores, x="emotion", y="pearson", hue="label", order=list(SCORES), errorbar="sd", capsize=0.1, ax=ax
+        data=scores,
+        x="emotion",
+        y="pearson",
+        hue="label",
+        order=list(SCORES),
+        errorbar="sd",
+        capsize=0.1,
+        ax=ax,
     )
     table = read_table(per_emotion_csv)
     if ORACLE_KEY in table.columns:
-        ax.scatter(range(len(SCORES)), table.set_index("emotion").loc[list(SCORES), ORACLE_KEY],
-                   marker="_", s=900, color="black", linewidths=2, label="oracle ceiling", zorder=5)
-    ax.set(xlabel="", ylabel=f"Pearson r ({split})", title=f"Pearson per emotion ({split}; mean ± sd over seeds)")
+        ax.scatter(
+            range(len(SCORES)),
+            table.set_index("emotion").loc[list(SCORES), ORACLE_KEY],
+            marker="_",
+            s=900,
+            color="black",
+            linewidths=2,
+            label="oracle ceiling",
+            zorder=5,
+        )
+    ax.set(
+        xlabel="",
+        ylabel=f"Pearson r ({split})",
+        title=f"Pearson per emotion ({split}; mean ± sd over seeds)",
+    )
     ax.axhline(0, color="grey", lw=0.8)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     _save(fig, path)
 
 
 def modality_ablation(
-    results: pd.DataFrame, specs: list[TableSpec], table_csvs: dict[str, str | Path], split: str, path
+    results: pd.DataFrame,
+    specs: list[TableSpec],
+    table_csvs: dict[str, str | Path],
+    split: str,
+    path,
 ) -> None:
     """One panel per table (Table 2, Table 3): bars with bootstrap intervals, seeds and paper."""
-    fig, axes = plt.subplots(1, len(specs), figsize=(5.5 * len(specs), 4.2), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        1, len(specs), figsize=(5.5 * len(specs), 4.2), squeeze=False, sharey=True
+    )
     palette = sns.color_palette("deep")
     for ax, spec in zip(axes[0], specs):
         table = read_table(table_csvs[spec.name]).set_index("key")
@@ -85,22 +115,52 @@ def modality_ablation(
         height = table.loc[[r.key for r in spec.rows], f"{split}_mean"].to_numpy(float)
         low = table.loc[[r.key for r in spec.rows], f"{split}_ci_low"].to_numpy(float)
         high = table.loc[[r.key for r in spec.rows], f"{split}_ci_high"].to_numpy(float)
-        ax.bar(x, height, color=palette[: len(x)], alpha=0.85)
-        ax.errorbar(x, height, yerr=[height - low, high - height], fmt="none", ecolor="black", capsize=5)
+        ax.bar(x, height, width=0.6, color=palette[: len(x)], alpha=0.85)
+        ax.errorbar(
+            x, height, yerr=[height - low, high - height], fmt="none", ecolor="black", capsize=5
+        )
         seeds = _seed_scores(results, spec, split)
         seeds = seeds[seeds["emotion"] == "mean"]
-        sns.stripplot(data=seeds, x="label", y="pearson", order=labels, color="black", size=4, jitter=0.1, ax=ax)
-        paper = [(i, paper_number(row.paper[0]).value) for i, row in enumerate(spec.rows) if row.paper]
+        sns.stripplot(
+            data=seeds,
+            x="label",
+            y="pearson",
+            order=labels,
+            color="black",
+            size=4,
+            jitter=0.1,
+            ax=ax,
+        )
+        paper = [
+            (i, paper_number(row.paper[0]).value) for i, row in enumerate(spec.rows) if row.paper
+        ]
         if paper:
             ax.scatter(*zip(*paper), marker="D", color="crimson", zorder=5, label="paper")
         if ORACLE_KEY in table.index:
-            ax.axhline(table.loc[ORACLE_KEY, f"{split}_mean"], color="black", ls="--", lw=1, label="oracle ceiling")
+            ax.axhline(
+                table.loc[ORACLE_KEY, f"{split}_mean"],
+                color="black",
+                ls="--",
+                lw=1,
+                label="oracle ceiling",
+            )
         ax.set_xticks(x, labels, rotation=20, ha="right")
+        ax.set_xlim(-0.7, max(len(x), 2) - 0.3)
         ax.set(xlabel="", ylabel=f"mean Pearson ({split})", title=spec.title)
         ax.axhline(0, color="grey", lw=0.8)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(frameon=False, loc="upper left")
-    fig.suptitle("Modality ablation: mean over seeds, 95% bootstrap interval over clips, seeds (dots)", y=1.02)
+    handles = {lab: h for ax in axes[0] for h, lab in zip(*ax.get_legend_handles_labels())}
+    if handles:
+        fig.legend(
+            handles.values(),
+            handles.keys(),
+            loc="upper left",
+            bbox_to_anchor=(1.0, 0.9),
+            frameon=False,
+        )
+    fig.suptitle(
+        "Modality ablation: mean over seeds, 95% bootstrap interval over clips, seeds (dots)",
+        y=1.02,
+    )
     _save(fig, path)
 
 
@@ -119,7 +179,9 @@ def best_row(results: pd.DataFrame, spec: TableSpec, split: str):
     return best
 
 
-def scatter(results: pd.DataFrame, spec: TableSpec, labels: pd.DataFrame, split: str, path, max_points: int) -> None:
+def scatter(
+    results: pd.DataFrame, spec: TableSpec, labels: pd.DataFrame, split: str, path, max_points: int
+) -> None:
     """Predicted versus true intensity, one panel per emotion, for the best row of ``spec``."""
     row = best_row(results, spec, split)
     preds = seed_averaged_predictions(run_dirs(results, row.system, row.variant), split)
@@ -129,9 +191,20 @@ def scatter(results: pd.DataFrame, spec: TableSpec, labels: pd.DataFrame, split:
         y, p = y[keep], p[keep]
     fig, axes = plt.subplots(2, 3, figsize=(12, 7.5), sharex=True, sharey=True)
     for i, (ax, emotion) in enumerate(zip(axes.ravel(), EMOTIONS)):
-        ax.scatter(y[:, i], p[:, i], s=10, alpha=0.45, color=sns.color_palette("deep")[i], edgecolors="none")
+        ax.scatter(
+            y[:, i],
+            p[:, i],
+            s=10,
+            alpha=0.45,
+            color=sns.color_palette("deep")[i],
+            edgecolors="none",
+        )
         ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
-        ax.set(title=f"{emotion} (r = {pearson(y[:, i], p[:, i]):.3f})", xlim=(-0.03, 1.03), ylim=(-0.03, 1.03))
+        ax.set(
+            title=f"{emotion} (r = {pearson(y[:, i], p[:, i]):.3f})",
+            xlim=(-0.03, 1.03),
+            ylim=(-0.03, 1.03),
+        )
     for ax in axes[1]:
         ax.set_xlabel("true intensity")
     for ax in axes[:, 0]:
@@ -145,17 +218,33 @@ def stage1_curves(logs: list[str | Path], path) -> None:
     frames = []
     for log_path in logs:
         frame = read_table(log_path)
-        missing = [c for c in ("epoch", "lr", "train_loss", "valid_loss", "valid_recall_at_1", "valid_recall_at_5")
-                   if c not in frame.columns]
+        missing = [
+            c
+            for c in (
+                "epoch",
+                "lr",
+                "train_loss",
+                "valid_loss",
+                "valid_recall_at_1",
+                "valid_recall_at_5",
+            )
+            if c not in frame.columns
+        ]
         if missing:
             raise KeyError(f"{log_path}: missing Stage I log columns {missing}")
         frames.append(frame.assign(pair=Path(log_path).parent.name.replace("_", "-")))
     data = pd.concat(frames, ignore_index=True)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    loss = data.melt(id_vars=["epoch", "pair"], value_vars=["train_loss", "valid_loss"], var_name="curve")
+    loss = data.melt(
+        id_vars=["epoch", "pair"], value_vars=["train_loss", "valid_loss"], var_name="curve"
+    )
     sns.lineplot(data=loss, x="epoch", y="value", hue="pair", style="curve", marker="o", ax=axes[0])
     axes[0].set(ylabel="InfoNCE loss", title="Stage I contrastive loss")
-    recall = data.melt(id_vars=["epoch", "pair"], value_vars=["valid_recall_at_1", "valid_recall_at_5"], var_name="k")
+    recall = data.melt(
+        id_vars=["epoch", "pair"],
+        value_vars=["valid_recall_at_1", "valid_recall_at_5"],
+        var_name="k",
+    )
     recall["k"] = recall["k"].str.replace("valid_recall_at_", "R@")
     sns.lineplot(data=recall, x="epoch", y="value", hue="pair", style="k", marker="o", ax=axes[1])
     axes[1].set(ylabel="valid recall", title="Stage I retrieval (valid)", ylim=(0, 1.02))
@@ -164,14 +253,26 @@ def stage1_curves(logs: list[str | Path], path) -> None:
     _save(fig, path)
 
 
-def _audio_group(frame: pd.DataFrame, bins: list[float]) -> pd.Series:
-    """Audio condition of each clip from the synthetic latents: no track, silent, or an SNR bin."""
+def _audio_group(frame: pd.DataFrame, bins: list[float]) -> tuple[pd.Series, list[str]]:
+    """Audio condition of each clip from the synthetic latents (no track, silent, or an SNR bin
+    in dB) and the conditions in order from worst to best."""
     edges = [-np.inf, *bins, np.inf]
-    names = [f"< {bins[0]:g} dB"] + [f"{a:g}-{b:g} dB" for a, b in zip(bins, bins[1:])] + [f">= {bins[-1]:g} dB"]
+    names = (
+        [f"< {bins[0]:g} dB"]
+        + [f"{a:g}-{b:g} dB" for a, b in pairwise(bins)]
+        + [f">= {bins[-1]:g} dB"]
+    )
     group = pd.cut(frame["snr_db"].astype(float), edges, labels=names, right=False).astype(str)
-    group[frame["silent"].astype(bool)] = "silent"
-    group[~frame["has_audio_track"].astype(bool)] = "no audio track"
-    return group
+    group[_as_bool(frame["silent"])] = "silent"
+    group[~_as_bool(frame["has_audio_track"])] = "no audio track"
+    return group, ["no audio track", "silent", *names]
+
+
+def _as_bool(column: pd.Series) -> np.ndarray:
+    """A boolean column as written to CSV (True/False, 1/0, true/false) as a bool array."""
+    if column.dtype == bool:
+        return column.to_numpy()
+    return column.astype(str).str.strip().str.lower().isin(["true", "1", "yes"]).to_numpy()
 
 
 def fusion_weights(
@@ -199,28 +300,62 @@ def fusion_weights(
         frames.append(frame.set_index("id")[list(WEIGHTS)])
     weights = pd.concat(frames).groupby(level=0).mean()
     if latents:
-        info = read_table(latents)
-        info["id"] = info["id"].map(format_id)
-        info = info.set_index("id").loc[weights.index]
+        info = _rows(read_table(latents), weights.index, latents)
+        audio, audio_order = _audio_group(info, snr_bins)
         groups = {
-            "face": np.where(info["occluded"].astype(bool), "occluded", "visible"),
-            "audio": _audio_group(info, snr_bins).to_numpy(),
+            "face": np.where(_as_bool(info["occluded"]), "occluded", "visible"),
+            "audio": audio.to_numpy(),
         }
-        order = {"face": ["visible", "occluded"], "audio": None}
+        order = {"face": ["visible", "occluded"], "audio": audio_order}
     else:
-        info = read_table(manifest).set_index("id").loc[weights.index]
+        info = _rows(read_table(manifest), weights.index, manifest)
         groups = {
-            "audio": np.where(info["has_audio"].astype(str).str.lower().isin(["true", "1"]), "has audio", "no audio"),
+            "audio": np.where(_as_bool(info["has_audio"]), "has audio", "no audio"),
             "clip status": info["status"].astype(str).to_numpy(),
         }
-        order = {"audio": ["has audio", "no audio"], "clip status": None}
-    fig, axes = plt.subplots(1, len(groups), figsize=(6.5 * len(groups), 4.2), squeeze=False, sharey=True)
+        order = {"audio": ["has audio", "no audio"], "clip status": ["ok", "broken"]}
+    fig, axes = plt.subplots(
+        1, len(groups), figsize=(6.5 * len(groups), 4.2), squeeze=False, sharey=True
+    )
     for ax, (name, group) in zip(axes[0], groups.items()):
-        long = weights.assign(group=group).melt(id_vars="group", var_name="weight", value_name="beta")
+        long = weights.assign(group=group).melt(
+            id_vars="group", var_name="weight", value_name="beta"
+        )
         present = list(pd.unique(long["group"]))
-        grp_order = [g for g in (order[name] or sorted(present)) if g in present]
-        sns.barplot(data=long, x="group", y="beta", hue="weight", order=grp_order, errorbar=("ci", 95), ax=ax)
+        grp_order = [g for g in order[name] if g in present] + sorted(
+            set(present) - set(order[name])
+        )
+        sns.barplot(
+            data=long,
+            x="group",
+            y="beta",
+            hue="weight",
+            order=grp_order,
+            errorbar=("ci", 95),
+            ax=ax,
+        )
         n_clips = weights.assign(group=group)["group"].value_counts()
         ax.set_xticks(range(len(grp_order)), [f"{g}\n(n={n_clips.get(g, 0)})" for g in grp_order])
-        ax.set(xlabel=name, ylabel="mean fusion weight", title=f"{system} {variant}: weights by {name} ({split})")
+        ax.set(xlabel=name, ylabel="mean fusion weight", title=f"weights by {name}")
+        ax.get_legend().remove()
+    fig.legend(
+        *axes[0][0].get_legend_handles_labels(),
+        loc="upper left",
+        bbox_to_anchor=(1.0, 0.9),
+        frameon=False,
+    )
+    fig.suptitle(
+        f"{system} {variant}: mean fusion weights over clips ({split}; 95% interval)", y=1.02
+    )
     _save(fig, path)
+
+
+def _rows(table: pd.DataFrame, ids: pd.Index, source) -> pd.DataFrame:
+    """The rows of ``table`` for clip ``ids`` (5-digit strings), in that order."""
+    table = table.assign(id=table["id"].map(format_id)).set_index("id")
+    missing = ids.difference(table.index)
+    if len(missing):
+        raise KeyError(
+            f"{source}: no rows for {len(missing)} clips with fusion weights, e.g. {list(missing[:3])}"
+        )
+    return table.loc[ids]

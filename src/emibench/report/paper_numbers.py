@@ -23,7 +23,9 @@ PAPER_NUMBERS: dict[str, PaperNumber] = {
     # v1 Table 2: unimodal, official features (organiser baselines) vs the Stage I encoders
     "dscmn_v1_t2_vit_baseline": PaperNumber(0.09, "v1", f"{_V1}, Table 2, ViT (baseline)"),
     "dscmn_v1_t2_vit_ours": PaperNumber(0.16, "v1", f"{_V1}, Table 2, ViT (ours)"),
-    "dscmn_v1_t2_wav2vec2_baseline": PaperNumber(0.24, "v1", f"{_V1}, Table 2, Wav2Vec2.0 (baseline)"),
+    "dscmn_v1_t2_wav2vec2_baseline": PaperNumber(
+        0.24, "v1", f"{_V1}, Table 2, Wav2Vec2.0 (baseline)"
+    ),
     "dscmn_v1_t2_wav2vec2_ours": PaperNumber(0.2734, "v1", f"{_V1}, Table 2, Wav2Vec2.0 (ours)"),
     # v1 Table 3: multimodal ablation with the Stage I encoders
     "dscmn_v1_t3_va": PaperNumber(0.2846, "v1", f"{_V1}, Table 3, ViT + Wav2Vec2.0"),

@@ -46,13 +46,26 @@ def execute_notebook(
     )
 
 
+# JupyterLab's HTML template without its two CDN scripts (require.js, MathJax): the report has
+# no widgets or math, and must open offline.
+_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{% block html_head_js_requirejs %}{% endblock %}
+{% block html_head_js_mathjax %}{% endblock %}
+"""
+
+
 def export_html(notebook: str | Path, html: str | Path) -> int:
     """The executed notebook as one standalone HTML file: code inputs and prompts hidden, every
-    image embedded as a data URI. Returns the file's size in bytes."""
+    image embedded as a data URI, no external script. Returns the file's size in bytes."""
     import nbformat
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file="emibench_offline.html.j2",
+        extra_loaders=[DictLoader({"emibench_offline.html.j2": _OFFLINE_TEMPLATE})],
+    )
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True

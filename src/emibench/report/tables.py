@@ -91,7 +91,9 @@ def parse_tables(tables_cfg: dict) -> dict[str, TableSpec]:
             rows.append(TableRow(row["key"], row["label"], row["system"], row["variant"], paper))
         keys = [r.key for r in rows]
         if len(set(keys)) != len(keys) or ORACLE_KEY in keys:
-            raise ValueError(f"report.tables.{name}: row keys must be unique and not {ORACLE_KEY!r}")
+            raise ValueError(
+                f"report.tables.{name}: row keys must be unique and not {ORACLE_KEY!r}"
+            )
         specs[name] = TableSpec(name, body.get("title", name), tuple(rows))
     return specs
 
@@ -106,7 +108,11 @@ def score_runs(
 ) -> Score:
     """Seed statistics from the results table and, where labels exist, the bootstrap interval of
     the mean-over-seeds score and the score of the seed-averaged predictions."""
-    sel = results[(results["system"] == system) & (results["variant"] == variant) & (results["split"] == split)]
+    sel = results[
+        (results["system"] == system)
+        & (results["variant"] == variant)
+        & (results["split"] == split)
+    ]
     by_seed = sel.pivot_table(index="seed", columns="emotion", values="pearson")[list(SCORES)]
     values = by_seed.to_numpy(np.float64)  # (seeds, 7)
     n = len(values)
@@ -119,13 +125,18 @@ def score_runs(
     )
     if len(labels):
         what = f"{system}/{variant} {split}"
-        runs = [aligned(labels, frame, what) for frame in run_predictions(run_dirs(results, system, variant), split)]
+        runs = [
+            aligned(labels, frame, what)
+            for frame in run_predictions(run_dirs(results, system, variant), split)
+        ]
         y, preds = runs[0][0], np.stack([p for _, p in runs])  # (N, 6), (S, N, 6)
         res = bootstrap_pearson(y, preds, boot.n_resamples, boot.seed, boot.level)
         if abs(res.mean_point - score.mean[-1]) > 1e-3:
             log.warning(
                 "%s: mean Pearson recomputed from the predictions (%.4f) differs from metrics.json (%.4f)",
-                what, res.mean_point, score.mean[-1],
+                what,
+                res.mean_point,
+                score.mean[-1],
             )
         ens = pearson_per_emotion(y, preds.mean(axis=0))
         score.ensemble = np.array([*ens.values(), np.mean(list(ens.values()))])
@@ -171,7 +182,9 @@ class TableBuilder:
         self.boot = boot
         self.digits = digits
         if per_emotion_rows not in specs:
-            raise KeyError(f"report.per_emotion_rows: no table {per_emotion_rows!r} in report.tables")
+            raise KeyError(
+                f"report.per_emotion_rows: no table {per_emotion_rows!r} in report.tables"
+            )
         self.per_emotion_rows = per_emotion_rows
         available = set(zip(results["system"], results["variant"]))
         self.scores: dict[tuple[str, str, str], Score] = {}
@@ -186,7 +199,12 @@ class TableBuilder:
                     ident = (row.system, row.variant, split)
                     if ident not in self.scores:
                         self.scores[ident] = score_runs(
-                            results, row.system, row.variant, split, labels.get(split, _NO_LABELS), boot
+                            results,
+                            row.system,
+                            row.variant,
+                            split,
+                            labels.get(split, _NO_LABELS),
+                            boot,
                         )
         self.oracle: dict[str, np.ndarray] = {}
         if latents:
@@ -201,16 +219,30 @@ class TableBuilder:
         m = SCORES.index("mean")
         records = []
         for row in spec.rows:
-            rec: dict = {"key": row.key, "label": row.label, "system": row.system, "variant": row.variant}
+            rec: dict = {
+                "key": row.key,
+                "label": row.label,
+                "system": row.system,
+                "variant": row.variant,
+            }
             for split in self.splits:
                 s = self.scores[(row.system, row.variant, split)]
                 rec.update(features=s.features, modalities=s.modalities)
-                rec.update(_split_numbers(split, s.n_seeds, s.mean[m], s.std[m], s.ensemble[m], s.low[m], s.high[m]))
+                rec.update(
+                    _split_numbers(
+                        split, s.n_seeds, s.mean[m], s.std[m], s.ensemble[m], s.low[m], s.high[m]
+                    )
+                )
             rec["paper"] = _paper_value(row.paper)
             rec["paper_source"] = "; ".join(paper_number(p).source for p in row.paper)
             records.append(rec)
         if self.oracle:
-            rec = {"key": ORACLE_KEY, "label": "Oracle (generator latents)", "system": ORACLE_KEY, "variant": ""}
+            rec = {
+                "key": ORACLE_KEY,
+                "label": "Oracle (generator latents)",
+                "system": ORACLE_KEY,
+                "variant": "",
+            }
             rec.update(features="latent", modalities="")
             for split in self.splits:
                 value = self.oracle.get(split, np.full(len(SCORES), np.nan))[m]
@@ -248,10 +280,22 @@ class TableBuilder:
         """The rendered cells of a Table 2/3/systems table in ``md`` or ``tex``."""
         frame = self.row_frame(name)
         rho = r"$\rho$" if fmt == "tex" else "ρ"
-        out = pd.DataFrame({"Method": frame["label"], "Modalities": frame["modalities"], "Features": frame["features"]})
+        out = pd.DataFrame(
+            {
+                "Method": frame["label"],
+                "Modalities": frame["modalities"],
+                "Features": frame["features"],
+            }
+        )
         for split in self.splits:
             out[f"{rho} {split}"] = [
-                self._cell(r[f"{split}_mean"], r[f"{split}_std"], r[f"{split}_ci_low"], r[f"{split}_ci_high"], fmt)
+                self._cell(
+                    r[f"{split}_mean"],
+                    r[f"{split}_std"],
+                    r[f"{split}_ci_low"],
+                    r[f"{split}_ci_high"],
+                    fmt,
+                )
                 if r["key"] != ORACLE_KEY
                 else self._number(r[f"{split}_mean"])
                 for _, r in frame.iterrows()
@@ -297,14 +341,20 @@ class TableBuilder:
         if name != PER_EMOTION and name not in self.specs:
             raise KeyError(f"{path}: no table {name!r}; tables: {[*self.specs, PER_EMOTION]}")
         if fmt == "csv":
-            write_table(self.per_emotion_frame() if name == PER_EMOTION else self.row_frame(name), path)
+            write_table(
+                self.per_emotion_frame() if name == PER_EMOTION else self.row_frame(name), path
+            )
             return
-        display = self.per_emotion_display(fmt) if name == PER_EMOTION else self.row_display(name, fmt)
+        display = (
+            self.per_emotion_display(fmt) if name == PER_EMOTION else self.row_display(name, fmt)
+        )
         caption = self.caption(name)
         if fmt == "md":
             text = to_markdown(display, caption)
         else:
-            raw = [c for c in display.columns if c.startswith(r"$\rho$") or c in SCORES or c == "Mean"]
+            raw = [
+                c for c in display.columns if c.startswith(r"$\rho$") or c in SCORES or c == "Mean"
+            ]
             text = to_latex(display, caption, f"tab:{name}", raw_columns=raw)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text)
@@ -369,7 +419,9 @@ def to_markdown(frame: pd.DataFrame, caption: str = "") -> str:
         return "| " + " | ".join(str(v).replace("|", r"\|") for v in values) + " |"
 
     lines = [cells(frame.columns), "|" + "|".join(["---"] + [":---:"] * (frame.shape[1] - 1)) + "|"]
-    lines += [cells(["" if _missing(v) else v for v in row]) for row in frame.itertuples(index=False)]
+    lines += [
+        cells(["" if _missing(v) else v for v in row]) for row in frame.itertuples(index=False)
+    ]
     return "\n".join(lines) + ("\n\n" + caption if caption else "") + "\n"
 
 
@@ -383,7 +435,10 @@ def to_latex(frame: pd.DataFrame, caption: str = "", label: str = "", raw_column
         return value if column in raw else latex_escape(value)
 
     header = " & ".join(c if c in raw else latex_escape(c) for c in frame.columns)
-    body = [" & ".join(cell(c, v) for c, v in zip(frame.columns, row)) + r" \\" for row in frame.itertuples(index=False)]
+    body = [
+        " & ".join(cell(c, v) for c, v in zip(frame.columns, row)) + r" \\"
+        for row in frame.itertuples(index=False)
+    ]
     lines = [
         r"\begin{table}[t]",
         r"\centering",
