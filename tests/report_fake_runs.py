@@ -41,28 +41,63 @@ REPORT_CONFIG = {
         "table2": {
             "title": "Table 2: unimodal",
             "rows": [
-                {"key": "vit_baseline", "label": "ViT (baseline)", "system": "baseline_vit",
-                 "variant": "official", "paper": ["dscmn_v1_t2_vit_baseline"]},
-                {"key": "vit_ours", "label": "ViT (ours)", "system": "dscmn", "variant": "V",
-                 "paper": ["dscmn_v1_t2_vit_ours"]},
-                {"key": "wav2vec2_baseline", "label": "Wav2Vec2 (baseline)", "system": "baseline_wav2vec2",
-                 "variant": "official", "paper": ["dscmn_v1_t2_wav2vec2_baseline"]},
+                {
+                    "key": "vit_baseline",
+                    "label": "ViT (baseline)",
+                    "system": "baseline_vit",
+                    "variant": "official",
+                    "paper": ["dscmn_v1_t2_vit_baseline"],
+                },
+                {
+                    "key": "vit_ours",
+                    "label": "ViT (ours)",
+                    "system": "dscmn",
+                    "variant": "V",
+                    "paper": ["dscmn_v1_t2_vit_ours"],
+                },
+                {
+                    "key": "wav2vec2_baseline",
+                    "label": "Wav2Vec2 (baseline)",
+                    "system": "baseline_wav2vec2",
+                    "variant": "official",
+                    "paper": ["dscmn_v1_t2_wav2vec2_baseline"],
+                },
             ],
         },
         "table3": {
             "title": "Table 3: multimodal",
             "rows": [
-                {"key": "vat", "label": "V+A+T", "system": "dscmn", "variant": "VAT", "paper": ["dscmn_v1_t3_vat"]},
+                {
+                    "key": "vat",
+                    "label": "V+A+T",
+                    "system": "dscmn",
+                    "variant": "VAT",
+                    "paper": ["dscmn_v1_t3_vat"],
+                },
             ],
         },
         "systems": {
             "title": "Systems",
             "rows": [
-                {"key": "baseline_vit", "label": "ViT+GRU baseline", "system": "baseline_vit", "variant": "official"},
-                {"key": "baseline_wav2vec2", "label": "Wav2Vec2 baseline", "system": "baseline_wav2vec2",
-                 "variant": "official"},
-                {"key": "dscmn", "label": "DSCMN (V+A+T)", "system": "dscmn", "variant": "VAT",
-                 "paper": ["dscmn_v1_t3_vat", "dscmn_v3_vat"]},
+                {
+                    "key": "baseline_vit",
+                    "label": "ViT+GRU baseline",
+                    "system": "baseline_vit",
+                    "variant": "official",
+                },
+                {
+                    "key": "baseline_wav2vec2",
+                    "label": "Wav2Vec2 baseline",
+                    "system": "baseline_wav2vec2",
+                    "variant": "official",
+                },
+                {
+                    "key": "dscmn",
+                    "label": "DSCMN (V+A+T)",
+                    "system": "dscmn",
+                    "variant": "VAT",
+                    "paper": ["dscmn_v1_t3_vat", "dscmn_v3_vat"],
+                },
             ],
         },
     },
@@ -80,7 +115,9 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, sep="\t" if path.suffix == ".tsv" else ",", index=False)
 
 
-def make_fake_project(root: str | Path, n_valid: int = 60, n_test: int = 50, n_train: int = 20) -> dict:
+def make_fake_project(
+    root: str | Path, n_valid: int = 60, n_test: int = 50, n_train: int = 20
+) -> dict:
     """Write the fake project; returns its paths (``runs``: every metrics.json) and the labels."""
     root = Path(root)
     rng = np.random.default_rng(123)
@@ -89,16 +126,32 @@ def make_fake_project(root: str | Path, n_valid: int = 60, n_test: int = 50, n_t
     for split, n in counts.items():
         ids[split] = [format_id(i) for i in range(start, start + n)]
         start += n
-    latents = {s: rng.uniform(0, 1, (n, 6)) * (rng.uniform(size=(n, 6)) < 0.5) for s, n in counts.items()}
-    labels = {s: np.round(np.clip(latents[s] + rng.normal(0, 0.15, latents[s].shape), 0, 1) * 10) / 10
-              for s in counts}
+    latents = {
+        s: rng.uniform(0, 1, (n, 6)) * (rng.uniform(size=(n, 6)) < 0.5) for s, n in counts.items()
+    }
+    labels = {
+        s: np.round(np.clip(latents[s] + rng.normal(0, 0.15, latents[s].shape), 0, 1) * 10) / 10
+        for s in counts
+    }
 
     manifest = []
     for split in counts:
         for i, clip in enumerate(ids[split]):
-            row = {"id": clip, "split": split, "shard": 0, "status": "ok", "reason": "",
-                   "has_audio": bool(i % 5), "duration_s": 2.0}
-            row.update({e: (labels[split][i, k] if split != "test" else np.nan) for k, e in enumerate(EMOTIONS)})
+            row = {
+                "id": clip,
+                "split": split,
+                "shard": 0,
+                "status": "ok",
+                "reason": "",
+                "has_audio": bool(i % 5),
+                "duration_s": 2.0,
+            }
+            row.update(
+                {
+                    e: (labels[split][i, k] if split != "test" else np.nan)
+                    for k, e in enumerate(EMOTIONS)
+                }
+            )
             manifest.append(row)
     _write_csv(pd.DataFrame(manifest), root / "manifest.tsv")
     test = pd.DataFrame(labels["test"], columns=list(EMOTIONS))
@@ -110,22 +163,44 @@ def make_fake_project(root: str | Path, n_valid: int = 60, n_test: int = 50, n_t
         for i, clip in enumerate(ids[split]):
             row = {"id": clip, "split": split}
             row.update({f"latent_{e}": latents[split][i, k] for k, e in enumerate(EMOTIONS)})
-            row.update(occluded=bool(i % 4 == 0), silent=bool(i % 7 == 0), has_audio_track=bool(i % 5),
-                       snr_db=float(5 + (i * 3) % 25))
+            row.update(
+                occluded=bool(i % 4 == 0),
+                silent=bool(i % 7 == 0),
+                has_audio_track=bool(i % 5),
+                snr_db=float(5 + (i * 3) % 25),
+            )
             lat_rows.append(row)
     _write_csv(pd.DataFrame(lat_rows), root / "latents.csv")
 
-    _write_csv(pd.DataFrame({"split": ["train", "valid", "test", "total"],
-                             "clips": [n_train, n_valid, n_test, n_train + n_valid + n_test],
-                             "duration": ["0:00:40", "0:02:00", "0:01:40", "0:04:20"]}), root / "table1.csv")
+    _write_csv(
+        pd.DataFrame(
+            {
+                "split": ["train", "valid", "test", "total"],
+                "clips": [n_train, n_valid, n_test, n_train + n_valid + n_test],
+                "duration": ["0:00:40", "0:02:00", "0:01:40", "0:04:20"],
+            }
+        ),
+        root / "table1.csv",
+    )
     (root / "table1.md").write_text("| split | clips |\n|---|---|\n| train | 20 |\n")
     (root / "data_report.md").write_text("# Data report\n\nAll clips decoded.\n")
     for pair in ("vision_text", "audio_text"):
         epochs = np.arange(1, 6)
-        _write_csv(pd.DataFrame({
-            "epoch": epochs, "lr": 1e-5 * 0.5 ** epochs, "train_loss": 3.0 / epochs, "valid_loss": 3.2 / epochs,
-            "valid_recall_at_1": 0.1 * epochs, "valid_recall_at_5": 0.18 * epochs, "n_train": 20, "n_left_out": 0,
-        }), root / "stage1" / pair / "log.tsv")
+        _write_csv(
+            pd.DataFrame(
+                {
+                    "epoch": epochs,
+                    "lr": 1e-5 * 0.5**epochs,
+                    "train_loss": 3.0 / epochs,
+                    "valid_loss": 3.2 / epochs,
+                    "valid_recall_at_1": 0.1 * epochs,
+                    "valid_recall_at_5": 0.18 * epochs,
+                    "n_train": 20,
+                    "n_left_out": 0,
+                }
+            ),
+            root / "stage1" / pair / "log.tsv",
+        )
 
     metric_paths = []
     for system, variant, features, modalities, noise in RUNS:
@@ -139,19 +214,38 @@ def make_fake_project(root: str | Path, n_valid: int = 60, n_test: int = 50, n_t
                 frame.insert(0, "id", ids[split])
                 _write_csv(frame, run / f"predictions_{split}.csv")
                 per = pearson_per_emotion(labels[split], pred)
-                splits[split] = {"mean_pearson": float(np.mean(list(per.values()))), "pearson": per,
-                                 "n_clips": len(pred), "n_missing": {"V": 0, "A": 0, "T": 0}}
+                splits[split] = {
+                    "mean_pearson": float(np.mean(list(per.values()))),
+                    "pearson": per,
+                    "n_clips": len(pred),
+                    "n_missing": {"V": 0, "A": 0, "T": 0},
+                }
                 if system == "dscmn":
                     w = srng.dirichlet([2, 2, 2], len(pred))
                     weights = pd.DataFrame(w, columns=["beta_v", "beta_a", "beta_t"])
                     weights.insert(0, "id", ids[split])
                     _write_csv(weights, run / f"fusion_weights_{split}.csv")
-            metrics = {"system": system, "variant": variant, "seed": seed, "features": features,
-                       "modalities": modalities, "splits": splits, "best_epoch": 1, "epochs_run": 2,
-                       "train_seconds": 0.1, "n_params": 10, "device": "cpu", "config": {}}
+            metrics = {
+                "system": system,
+                "variant": variant,
+                "seed": seed,
+                "features": features,
+                "modalities": modalities,
+                "splits": splits,
+                "best_epoch": 1,
+                "epochs_run": 2,
+                "train_seconds": 0.1,
+                "n_params": 10,
+                "device": "cpu",
+                "config": {},
+            }
             (run / "metrics.json").write_text(json.dumps(metrics))
-            _write_csv(pd.DataFrame({"epoch": [1, 2], "train_loss": [0.2, 0.1], "valid_mean_pearson": [0.1, 0.2]}),
-                       run / "train_log.tsv")
+            _write_csv(
+                pd.DataFrame(
+                    {"epoch": [1, 2], "train_loss": [0.2, 0.1], "valid_mean_pearson": [0.1, 0.2]}
+                ),
+                run / "train_log.tsv",
+            )
             metric_paths.append(run / "metrics.json")
     return {
         "root": root,
