@@ -23,7 +23,7 @@ TINY = {
     "seed": 3,
     "clips": {"train": 6, "valid": 3, "test": 3},
     "subjects": {"train": 3, "valid": 2, "test": 2},
-    "duration_s": [1.5, 2.5],
+    "duration_s": [2.5, 3.5],
     "snr_db": [20.0, 30.0],
     "silent_share": 0.2,
     "no_audio_track_share": 0.2,
@@ -213,18 +213,48 @@ def test_modalities_follow_the_latents():
     happy, _ = face.expression_track(rng, joy, look, t, strength=1.0)
     neutral, _ = face.expression_track(rng, np.zeros(6), look, t, strength=1.0)
     assert happy[:, smile].mean() > neutral[:, smile].mean() + 0.3
-    voice = soundtrack.Voice("en-us", (50.0, 170.0, 100.0, 50.0))
+    voice = soundtrack.Voice("en-us", (50.0, 170.0, 100.0, 50.0, 0.1, 0.05, 0.05))
     excited = np.zeros(6)
     excited[EMOTIONS.index("Excitement")] = 1.0
     pitch_up = soundtrack.clip_prosody(rng, voice, excited, strength=1.0)
     assert pitch_up[0] > 60 and pitch_up[1] > 200  # higher pitch, faster
     pain = np.zeros(6)
     pain[EMOTIONS.index("Empathic Pain")] = 1.0
-    said = [phrases.sample_phrase(rng, pain, strength=1.0)[1] for _ in range(200)]
-    assert said.count("Empathic Pain") > 120
+    sighs = soundtrack.clip_prosody(rng, voice, pain, strength=1.0)
+    assert sighs[soundtrack.PROSODY.index("sigh")] > 1.0  # a full sigh after each phrase
+    said = [phrases.sample_phrase(rng, pain, strength=0.9)[1] for _ in range(200)]
+    assert said.count("Empathic Pain") > 150
     assert (
         phrases.intensity_word(0.1) == "slightly" and phrases.intensity_word(0.95) == "incredibly"
     )
+
+
+def test_transcript_names_the_emotions_in_order_of_intensity():
+    rng = np.random.default_rng(0)
+    latents = np.zeros(6)
+    latents[EMOTIONS.index("Joy")] = 0.9
+    latents[EMOTIONS.index("Admiration")] = 0.2
+    said = [phrases.sample_phrase(rng, latents, 1.0, position=k) for k in range(4)]
+    assert [emotion for _, emotion in said] == ["Joy", "Admiration", "Joy", "Admiration"]
+    assert "incredibly" in said[0][0] and "slightly" in said[1][0]
+    assert said[0][0] != said[2][0]  # the second mention takes the next template
+    neutral = {phrases.sample_phrase(rng, np.zeros(6), 1.0, position=k)[1] for k in range(3)}
+    assert neutral == {None}
+    random = [phrases.sample_phrase(rng, latents, 0.0)[1] for _ in range(300)]
+    assert 0.05 < random.count("Joy") / 300 < 0.3  # independent of the latents
+
+
+def test_vocal_bursts_follow_their_amounts():
+    rng = np.random.default_rng(0)
+    rate = soundtrack.SPEECH_RATE
+    assert not soundtrack.vocal_burst(0.1, 0.0, 0.0, 0.0, rng, rate).any()
+    for amounts in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)):
+        burst = soundtrack.vocal_burst(0.1, *amounts, rng, rate)
+        assert len(burst) == round(soundtrack.BURST_S * rate)
+        assert 0.02 < np.sqrt(np.mean(burst**2)) < 0.3
+    half = soundtrack.vocal_burst(0.1, 0.0, 0.0, 0.5, np.random.default_rng(1), rate)
+    full = soundtrack.vocal_burst(0.1, 0.0, 0.0, 1.0, np.random.default_rng(1), rate)
+    np.testing.assert_allclose(2 * half, full, rtol=1e-5, atol=1e-7)
 
 
 def test_settings_defaults_match_schema():

@@ -83,9 +83,9 @@ def sample_look(rng: np.random.Generator) -> Look:
         shirt=_color(rng.uniform(20, 235, 3)),
         wall=_color(rng.uniform(120, 230, 3)),
         aspect=float(rng.uniform(0.72, 0.86)),
-        scale=float(rng.uniform(0.32, 0.37)),
+        scale=float(rng.uniform(0.38, 0.42)),
         eye_spacing=float(rng.uniform(0.30, 0.40)),
-        eye_size=float(rng.uniform(0.13, 0.17)),
+        eye_size=float(rng.uniform(0.16, 0.19)),
         iris=_color(rng.choice([[60, 40, 20], [40, 90, 150], [60, 110, 60], [30, 30, 30]])),
         lips=_color(skin * np.array([0.75, 0.5, 0.5])),
         rest=tuple(float(v) for v in rng.normal(0, 0.08, len(EXPRESSIONS))),
@@ -111,8 +111,8 @@ def expression_track(
     up over the first second, ``n`` smooth noise. The pose oscillates with amplitude set by the
     head-motion parameter: sway (dx), bobbing (dy, a laugh's rhythm) and roll.
     """
-    env = np.clip(0.55 + 0.3 * smooth_noise(rng, t, 1, 0.4)[:, 0], 0.2, 1.0)
-    env *= np.clip(0.3 + 0.7 * t / 1.0, 0, 1)
+    env = np.clip(0.8 + 0.15 * smooth_noise(rng, t, 1, 0.4)[:, 0], 0.5, 1.0)
+    env *= np.clip(0.3 + 0.7 * t / 0.5, 0, 1)
     drive = EXPRESSION_MIX @ latents  # (6,)
     noise = smooth_noise(rng, t, len(EXPRESSIONS), 1.0)
     jitter = rng.normal(0, 1, (len(t), len(EXPRESSIONS)))
@@ -169,6 +169,9 @@ class FacePainter:
         self.occluder = occluder
         self.skin_dark = _color(np.asarray(look.skin) * 0.8)
         self.skin_shadow = _color(np.asarray(look.skin) * 0.65)
+        self.socket = _color(np.asarray(look.skin) * 0.5)
+        self.lash = (20, 15, 15)
+        self.highlight = _color(np.asarray(look.skin) + 0.4 * (255 - np.asarray(look.skin)))
         self.thick = max(1, round(self.unit * 0.07))
 
     def _pt(self, x: float, y: float, pose) -> tuple[int, int]:
@@ -218,45 +221,80 @@ class FacePainter:
         for side in (-1, 1):  # ears
             self._ellipse(img, side * a * 0.98, 0.05, 0.12, 0.2, pose, self.skin_dark)
         self._ellipse(img, 0, 0, a, 1.0, pose, look.skin)  # face
+        for side in (-1, 1):  # lit cheekbones
+            self._ellipse(img, side * a * 0.55, 0.14, 0.16, 0.08, pose, self.highlight)
+        crease = max(1, round(self.unit * 0.04))
+        if raise_ > 0.2:  # forehead lines above the raised brows
+            for k in range(2):
+                y = -0.48 - 0.2 * raise_ - 0.1 * k
+                self._line(img, (-0.3, y), (0.3, y), pose, self.skin_shadow, crease)
         if look.hair_style != "bald":
-            self._ellipse(img, 0, -0.42, a * 1.04, 0.66, pose, look.hair, start=180, end=360)
-            self._ellipse(img, 0, -0.43, a * 0.98, 0.2, pose, look.skin, start=0, end=180)
+            self._ellipse(img, 0, -0.55, a * 1.04, 0.55, pose, look.hair, start=180, end=360)
+            self._ellipse(img, 0, -0.56, a * 0.98, 0.2, pose, look.skin, start=0, end=180)
         if look.hair_style == "bun":
             self._ellipse(img, 0, -1.08, 0.28, 0.2, pose, look.hair)
 
-        # eyes: sclera, iris, upper lid shadow; a smile narrows them (Duchenne)
-        open_ = float(np.clip(1.0 + 0.55 * eye_open - 0.25 * max(smile, 0), 0.2, 1.6))
-        es, ey = look.eye_spacing, -0.12
+        # Expression cues are drawn large: the features are read off 64-pixel face crops.
+        # cheeks: a smile raises and flushes them (AU6)
+        flush = max(smile, 0.0)
+        if flush > 0.05:
+            cheek = _color(
+                np.asarray(look.skin) * (1 - 0.25 * flush) + np.array([230, 60, 70]) * 0.25 * flush
+            )
+            for side in (-1, 1):
+                self._ellipse(img, side * a * 0.6, 0.22 - 0.06 * flush, 0.2, 0.13, pose, cheek)
+        # eyes: socket shadow, sclera, iris, pupil; the opening widens or narrows them and a
+        # smile narrows them (Duchenne)
+        open_ = float(np.clip(1.0 + 0.8 * eye_open - 0.4 * flush, 0.12, 1.9))
+        es, ey, ew = look.eye_spacing, -0.08, look.eye_size
+        eh = 0.085 * open_
         for side in (-1, 1):
             x = side * es
-            self._ellipse(img, x, ey - 0.02, look.eye_size * 1.35, 0.13, pose, self.skin_shadow)
-            self._ellipse(img, x, ey, look.eye_size, 0.075 * open_, pose, (245, 245, 245))
-            self._ellipse(img, x, ey, 0.055, min(0.055, 0.075 * open_), pose, look.iris)
-            self._ellipse(img, x, ey, 0.025, min(0.025, 0.07 * open_), pose, (10, 10, 10))
-        # eyebrows: raise lifts both ends, furrow lowers and draws in the inner ends
+            self._ellipse(img, x, ey - 0.03, ew * 1.45, 0.19, pose, self.socket)
+            self._ellipse(img, x, ey, ew, eh, pose, (245, 245, 245))
+            self._ellipse(img, x, ey, 0.065, min(0.065, eh), pose, look.iris)
+            self._ellipse(img, x, ey, 0.03, min(0.03, eh), pose, (10, 10, 10))
+            self._ellipse(img, x, ey, ew, eh, pose, self.lash, start=180, end=360, thick=self.thick)
+        # eyebrows: thick bars; a raise lifts them (and creases the forehead, drawn under the
+        # hair), a furrow lowers and draws in the inner ends and creases the skin between them
+        brow = max(2, round(self.unit * 0.12))
         for side in (-1, 1):
-            inner = (side * (es - 0.14 + 0.04 * furrow), -0.33 - 0.12 * raise_ + 0.1 * furrow)
-            outer = (side * (es + 0.16), -0.33 - 0.09 * raise_ - 0.03 * furrow)
-            self._line(img, inner, outer, pose, look.hair, self.thick + 1)
+            inner = (side * (es - 0.15 + 0.07 * furrow), -0.36 - 0.2 * raise_ + 0.18 * furrow)
+            outer = (side * (es + 0.17), -0.36 - 0.16 * raise_ - 0.05 * furrow)
+            self._line(img, inner, outer, pose, look.hair, brow)
+        if furrow > 0.2:
+            for side in (-1, 1):
+                self._line(
+                    img, (side * 0.05, -0.36), (side * 0.07, -0.2), pose, self.skin_shadow, crease
+                )
         # nose: a bright bridge and a shadowed tip
-        self._line(img, (0.0, -0.1), (0.03, 0.22), pose, self.skin_dark, self.thick)
+        self._line(img, (0.0, -0.12), (0.02, 0.2), pose, self.highlight, 2 * self.thick)
+        self._line(img, (0.05, -0.02), (0.06, 0.22), pose, self.skin_dark, self.thick)
         self._ellipse(img, 0.0, 0.26, 0.1, 0.05, pose, self.skin_shadow)
-        # mouth: corners move with the smile, the lips part with the opening
-        cy, w = 0.52, 0.26 + 0.06 * max(smile, 0)
-        corner_y = cy - 0.16 * smile
-        gap = 0.02 + 0.2 * mouth_open
-        upper = [(-w, corner_y), (0, cy - 0.02 - 0.03 * max(smile, 0)), (w, corner_y)]
-        lower = [(w, corner_y), (0, cy + gap + 0.06 * max(smile, 0)), (-w, corner_y)]
+        # mouth: corners move with the smile (up) or frown (down), the lips part with the opening
+        # and with a broad smile, which shows the teeth
+        cy = 0.52
+        w = 0.3 + 0.14 * flush - 0.05 * max(-smile, 0.0)
+        corner_y = cy - 0.22 * smile
+        gap = 0.02 + 0.36 * mouth_open + 0.1 * flush
+        upper = [(-w, corner_y), (0, cy - 0.05), (w, corner_y)]
+        lower = [(w, corner_y), (0, cy + gap + 0.05), (-w, corner_y)]
         self._poly(img, upper + lower, pose, look.lips)
-        if mouth_open > 0.08:
-            inner_pts = [(-w * 0.8, corner_y), (0, cy), (w * 0.8, corner_y), (0, cy + gap * 0.8)]
-            self._poly(img, inner_pts, pose, (60, 20, 25))
-            if smile > 0.2:
+        if gap > 0.06:
+            inner = [(-w * 0.85, corner_y), (0, cy), (w * 0.85, corner_y), (0, cy + gap)]
+            self._poly(img, inner, pose, (60, 20, 25))
+            if flush > 0.15:
+                teeth = min(gap, 0.04 + 0.1 * flush)
                 self._poly(
                     img,
-                    [(-w * 0.6, corner_y + 0.01), (w * 0.6, corner_y + 0.01), (0, cy + 0.02)],
+                    [
+                        (-w * 0.7, corner_y + 0.01),
+                        (0, cy + 0.01),
+                        (w * 0.7, corner_y + 0.01),
+                        (0, cy + teeth),
+                    ],
                     pose,
-                    (235, 235, 230),
+                    (240, 240, 235),
                 )
         if self.occluder:
             self._draw_occluder(img, pose)

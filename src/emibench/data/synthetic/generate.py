@@ -129,21 +129,27 @@ def _plan_transcript(
     settings: SynthSettings,
     duration: float,
 ) -> tuple[tuple[str, ...], tuple[float, ...], np.ndarray]:
-    """Phrases, onsets (s) and prosody (n, 4) that fit the clip, decided from estimated lengths."""
+    """Phrases, onsets (s) and prosody (n, 7) that fit the clip, decided from estimated lengths.
+
+    A phrase that does not fit is asked for again (another wording, see ``sample_phrase``), four
+    misses in all end the clip's speech.
+    """
     texts, onsets, params = [], [], []
-    t = float(rng.uniform(0.1, 0.6)) * min(1.0, duration / 3)
-    misses = 0
+    t = float(rng.uniform(0.05, 0.3)) * min(1.0, duration / 3)
+    misses = attempt = 0
     while len(texts) < MAX_PHRASES and misses < 4:
-        text, _ = phrases.sample_phrase(rng, latents, settings.signal["text"])
+        text, _ = phrases.sample_phrase(rng, latents, settings.signal["text"], len(texts), attempt)
         q = soundtrack.phrase_prosody(rng, centre)
-        length = soundtrack.estimated_seconds(text, q[1])
+        length = soundtrack.estimated_seconds(text, q[1]) + soundtrack.BURST_S
         if t + length > duration - 0.05:
             misses += 1
+            attempt += 1
             continue
+        attempt = 0
         texts.append(text)
         onsets.append(round(t, 4))
         params.append(q)
-        t += length + float(rng.uniform(0.15, 0.6))
+        t += length + float(rng.uniform(0.1, 0.3))
     return tuple(texts), tuple(onsets), np.array(params).reshape(-1, len(soundtrack.PROSODY))
 
 
@@ -173,6 +179,8 @@ def _plan_clip(
     gain = float(rng.uniform(0.6, 1.4))
     name, look, voice = subject
     centre = soundtrack.clip_prosody(rng, voice, latents, settings.signal["audio"])
+    # the room noise is set against the subject's usual loudness: louder speech, higher SNR
+    snr += soundtrack.loudness_db(centre, voice)
     texts, onsets, params = (), (), np.zeros((0, len(soundtrack.PROSODY)))
     if has_track and not silent:
         texts, onsets, params = _plan_transcript(rng, latents, centre, settings, float(duration))

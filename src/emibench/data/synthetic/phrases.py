@@ -66,7 +66,6 @@ NEUTRAL: tuple[str, ...] = (
     "hmm all right",
     "and now the next part",
 )
-NEUTRAL_WEIGHT = 0.15
 
 
 def phrase_bank() -> list[str]:
@@ -83,22 +82,47 @@ def intensity_word(level: float) -> str:
     return INTENSITY_WORDS[int(np.searchsorted(INTENSITY_LEVELS, level, side="right"))]
 
 
-def sample_phrase(
-    rng: np.random.Generator, latents: np.ndarray, strength: float
-) -> tuple[str, str | None]:
-    """One phrase for a clip with latents (6,): ``(text, emotion or None for neutral)``.
+def emotion_order(latents: np.ndarray) -> list[int]:
+    """Indices of the present emotions (latent > 0), most intense first (ties in EMOTIONS order)."""
+    present = np.flatnonzero(np.asarray(latents) > 0)
+    return sorted((int(e) for e in present), key=lambda e: (-float(latents[e]), e))
 
-    With text signal ``strength`` s, emotion e is chosen with weight ``s z_e + (1 - s) r_e``
-    (``r_e`` uniform noise in [0, 0.5]) against a fixed neutral weight; its intensity word follows
-    ``s z_e + (1 - s) r`` with ``r`` uniform in [0, 1].
+
+def sample_phrase(
+    rng: np.random.Generator,
+    latents: np.ndarray,
+    strength: float,
+    position: int = 0,
+    attempt: int = 0,
+) -> tuple[str, str | None]:
+    """Phrase number ``position`` of a clip with latents (6,): ``(text, emotion or None)``.
+
+    With probability ``strength`` s the phrase follows the latents: the clip's present emotions
+    take turns, most intense first (phrase 0 names the dominant emotion, phrase 1 the second, ...,
+    then round again), with the intensity word of that emotion's latent; the k-th mention of an
+    emotion uses its k-th template (its first template first), so the wording carries no noise
+    and a clip does not repeat itself; a clip with no emotion present says the neutral phrases in
+    turn. Otherwise (probability 1 - s) the phrase is random: one of the six emotions or neutral,
+    uniformly, with a uniformly random intensity word and template. So s = 1 makes the transcript
+    a function of the latents (and of how many phrases fit the clip), and s = 0 makes it
+    independent of them. ``attempt`` > 0 asks again for a phrase that did not fit the clip: the
+    same emotion moves on to its next template (which may be shorter).
     """
-    weights = strength * latents + (1 - strength) * rng.uniform(0, 0.5, len(EMOTIONS))
-    weights = np.append(weights, NEUTRAL_WEIGHT)
-    choice = int(rng.choice(len(weights), p=weights / weights.sum()))
+    order = emotion_order(latents)
+    follows = rng.uniform() < strength
+    random_choice = int(rng.integers(len(EMOTIONS) + 1))
+    random_level = float(rng.uniform())
+    random_pick = int(rng.integers(len(NEUTRAL)))
+    if not follows:
+        choice, level, pick = random_choice, random_level, random_pick
+    elif order:
+        choice = order[position % len(order)]
+        level = float(latents[choice])
+        pick = position // len(order) + attempt
+    else:
+        choice, level, pick = len(EMOTIONS), 0.0, position + attempt
     if choice == len(EMOTIONS):
-        return NEUTRAL[int(rng.integers(len(NEUTRAL)))], None
+        return NEUTRAL[pick % len(NEUTRAL)], None
     emotion = EMOTIONS[choice]
-    level = strength * latents[choice] + (1 - strength) * rng.uniform()
     templates = TEMPLATES[emotion]
-    template = templates[int(rng.integers(len(templates)))]
-    return template.format(adv=intensity_word(level)), emotion
+    return templates[pick % len(templates)].format(adv=intensity_word(level)), emotion

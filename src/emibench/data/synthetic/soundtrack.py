@@ -1,10 +1,12 @@
 """A clip's soundtrack: the transcript spoken by eSpeak NG with latent-driven prosody, plus noise.
 
-Prosody (per phrase): ``q = base + scale * (s * (P z) + (1 - s) * n + j)`` for pitch, rate,
-volume and pitch range, ``P`` the :data:`PROSODY_MIX` matrix, ``z`` the latents (6,), ``s`` the
-audio signal strength, ``n`` clip-level noise (4,) and ``j`` a small per-phrase jitter. Background
-noise (low-passed white noise and mains hum) is added at the clip's SNR, measured against the
-speech's RMS over its voiced span.
+Prosody (per phrase): ``q = base + scale * (s * (P z) + (1 - s) * n + j)`` for the seven
+:data:`PROSODY` parameters, ``P`` the :data:`PROSODY_MIX` matrix, ``z`` the latents (6,), ``s``
+the audio signal strength, ``n`` clip-level noise (7,) and ``j`` a small per-phrase jitter. Pitch,
+rate, volume and pitch range are eSpeak NG parameters; hiss, sigh and laugh are voice qualities,
+breath noise that follows the speech envelope (:func:`voice_quality`). Background noise
+(low-passed white noise and mains hum) is added at the clip's SNR against the speech at the
+subject's usual loudness, so louder speech has a higher SNR (:func:`loudness_db`).
 """
 
 from __future__ import annotations
@@ -12,31 +14,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter, resample_poly
+from scipy.signal import butter, lfilter, resample_poly
 
-from emibench.data.synthetic.speech import speak
+from emibench.data.synthetic.speech import VOLUME_RANGE, speak
 
-PROSODY = ("pitch", "rate_wpm", "volume", "pitch_range")
+PROSODY = ("pitch", "rate_wpm", "volume", "pitch_range", "hiss", "sigh", "laugh")
+# The first four are eSpeak parameters; the last three are the amounts in [0, 1] of the non-verbal
+# vocalisations after each phrase (:func:`vocal_burst`): a gasp (hiss), a sigh and laughter.
 # columns: Admiration, Amusement, Determination, Empathic Pain, Excitement, Joy
 PROSODY_MIX = np.array(
     [
-        [0.2, 0.5, -0.3, -0.6, 0.8, 0.5],  # pitch
-        [-0.3, 0.4, 0.3, -0.8, 0.8, 0.2],  # rate
-        [0.0, 0.3, 0.8, -0.6, 0.7, 0.3],  # volume
-        [0.4, 0.7, -0.4, -0.3, 0.6, 0.7],  # pitch range
+        [0.3, 0.3, -0.4, -0.5, 0.8, 0.5],  # pitch
+        [-0.4, 0.2, 0.3, -0.8, 0.8, 0.1],  # rate
+        [-0.2, 0.2, 0.9, -0.6, 0.6, 0.2],  # volume
+        [0.3, 0.3, -0.5, -0.3, 0.5, 0.9],  # pitch range
+        [0.9, 0.0, -0.4, 0.1, 0.4, -0.1],  # hiss: breathy awe, excited gasps; pressed resolve
+        [0.1, -0.1, -0.2, 0.9, -0.2, -0.1],  # sigh: sorrow
+        [0.0, 0.9, -0.2, -0.3, 0.1, 0.4],  # laugh: amusement, some joy
     ]
 )
-PROSODY_SCALE = np.array([28.0, 70.0, 70.0, 35.0])
+PROSODY_SCALE = np.array([45.0, 70.0, 50.0, 50.0, 1.5, 1.5, 1.5])
+BURST_S = 0.6  # the time a plan leaves after each phrase for a vocal burst
+LAUGH_HZ = 4.5  # syllable rate of laughter
+LAUGH_PITCH_HZ = 220.0
 SPEECH_RATE = 22050  # eSpeak NG's output rate
 MIC_GAIN = 0.5  # headroom so loud speech stays inside [-1, 1]
 
 
 @dataclass(frozen=True)
 class Voice:
-    """A subject's voice: eSpeak voice name and prosody baseline (pitch, rate, volume, range)."""
+    """A subject's voice: eSpeak voice name and prosody baseline in :data:`PROSODY` order."""
 
     name: str
-    base: tuple[float, float, float, float]
+    base: tuple[float, ...]
 
 
 def sample_voice(rng: np.random.Generator, voices: tuple[str, ...]) -> Voice:
@@ -48,6 +58,9 @@ def sample_voice(rng: np.random.Generator, voices: tuple[str, ...]) -> Voice:
             float(rng.uniform(150, 185)),
             float(rng.uniform(90, 110)),
             float(rng.uniform(40, 60)),
+            float(rng.uniform(0.0, 0.2)),
+            float(rng.uniform(0.0, 0.1)),
+            float(rng.uniform(0.0, 0.1)),
         ),
     )
 
@@ -55,14 +68,23 @@ def sample_voice(rng: np.random.Generator, voices: tuple[str, ...]) -> Voice:
 def clip_prosody(
     rng: np.random.Generator, voice: Voice, latents: np.ndarray, strength: float
 ) -> np.ndarray:
-    """The clip's prosody centre (4,) in :data:`PROSODY` order: ``base + scale * (s P z + (1-s) n)``."""
+    """The clip's prosody centre (7,) in :data:`PROSODY` order: ``base + scale * (s P z + (1-s) n)``."""
     clip_noise = rng.normal(0, 0.6, len(PROSODY))
     drive = strength * (PROSODY_MIX @ latents) + (1 - strength) * clip_noise
     return np.asarray(voice.base) + PROSODY_SCALE * drive
 
 
+def loudness_db(centre: np.ndarray, voice: Voice) -> float:
+    """How much louder (dB) than the subject's baseline a clip with prosody ``centre`` speaks.
+
+    eSpeak's amplitude is proportional to its volume parameter (0..200, clipped there).
+    """
+    volume = np.clip(centre[PROSODY.index("volume")], 1.0, VOLUME_RANGE[1])
+    return float(20 * np.log10(volume / voice.base[PROSODY.index("volume")]))
+
+
 def phrase_prosody(rng: np.random.Generator, centre: np.ndarray) -> np.ndarray:
-    """One phrase's prosody (4,): the clip's centre with a small jitter."""
+    """One phrase's prosody (7,): the clip's centre with a small jitter."""
     return centre + PROSODY_SCALE * rng.normal(0, 0.12, len(PROSODY))
 
 
@@ -75,6 +97,42 @@ def estimated_seconds(text: str, rate_wpm: float) -> float:
     return 1.1 * len(text.split()) * 60.0 / max(rate_wpm, 80.0) + 0.1
 
 
+def vocal_burst(
+    level: float, hiss: float, sigh: float, laugh: float, rng: np.random.Generator, rate: int
+) -> np.ndarray:
+    """The non-verbal vocalisation after a phrase, float32 (BURST_S * rate,), silent when all
+    amounts are 0.
+
+    ``hiss``: a gasp (a short inhaled hiss, 2-8 kHz); ``sigh``: an exhaled low breath (0.2-1.2 kHz)
+    that swells and fades; ``laugh``: breathy laughter, bursts at :data:`LAUGH_HZ` of aspiration
+    (0.6-4 kHz) over a buzz at :data:`LAUGH_PITCH_HZ`. Amounts are clipped to [0, 1]; a full
+    amount has about the RMS ``level`` (the phrase's voiced RMS).
+    """
+    hiss, sigh, laugh = (float(np.clip(v, 0.0, 1.0)) for v in (hiss, sigh, laugh))
+    n = int(BURST_S * rate)
+    out = np.zeros(n)
+    t = np.arange(n) / rate
+    if hiss:
+        env = np.clip(t / 0.04, 0, 1) * np.exp(-np.maximum(t - 0.04, 0) / 0.12)
+        out += 2.5 * hiss * env * _filtered_noise(rng, n, (4000.0, 9000.0), rate)
+    if sigh:
+        env = np.sin(np.pi * t / BURST_S) ** 1.5
+        out += 1.5 * sigh * env * _filtered_noise(rng, n, (500.0, 2000.0), rate)
+    if laugh:
+        pulses = np.maximum(np.sin(2 * np.pi * LAUGH_HZ * t), 0) ** 0.5
+        buzz = np.sign(np.sin(2 * np.pi * LAUGH_PITCH_HZ * t)) * 0.2
+        out += 2.0 * laugh * pulses * (_filtered_noise(rng, n, (1500.0, 4000.0), rate) + buzz)
+    return (level * out).astype(np.float32)
+
+
+def _filtered_noise(rng: np.random.Generator, n: int, band: tuple[float, float], rate: int):
+    """Band-passed white noise (n,) with unit RMS."""
+    low, high = band[0] / (rate / 2), min(band[1] / (rate / 2), 0.99)
+    b, a = butter(2, [low, high], "band")
+    noise = lfilter(b, a, rng.standard_normal(n))
+    return noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
+
+
 def speech_track(
     phrases: list[str],
     onsets: list[float],
@@ -85,12 +143,15 @@ def speech_track(
 ) -> np.ndarray:
     """The spoken phrases placed at their onsets (s) in a clip of ``duration`` s.
 
-    ``params`` (n, 4) is each phrase's prosody; phrase i seeds eSpeak's noise with ``seed + i``.
-    Returns float32 (N,) at :data:`SPEECH_RATE`; speech running past the end is cut.
+    ``params`` (n, 7) is each phrase's prosody (:data:`PROSODY`): eSpeak's parameters, then the
+    amounts of the :func:`vocal_burst` that follows the phrase's end by 50 ms (within the
+    :data:`BURST_S` the plan leaves after each phrase). Phrase i seeds eSpeak's noise and its burst
+    with ``seed + i``. Returns float32 (N,) at :data:`SPEECH_RATE`; sound running past the end is
+    cut.
     """
     n = max(1, round(duration * SPEECH_RATE))
     track = np.zeros(n, dtype=np.float32)
-    for i, (text, onset, (pitch, rate, volume, pitch_range)) in enumerate(
+    for i, (text, onset, (pitch, rate, volume, pitch_range, *quality)) in enumerate(
         zip(phrases, onsets, params)
     ):
         samples, _ = speak(
@@ -102,16 +163,21 @@ def speech_track(
             pitch_range=pitch_range,
             seed=seed + i,
         )
+        voiced = np.abs(samples) > 1e-4
+        level = float(np.sqrt(np.mean(samples[voiced] ** 2))) if voiced.any() else 0.0
+        burst = vocal_burst(level, *quality, np.random.default_rng(seed + i), SPEECH_RATE)
         start = round(onset * SPEECH_RATE)
-        stop = min(n, start + len(samples))
-        if stop > start:
-            track[start:stop] += samples[: stop - start]
+        after = start + len(samples) + round(0.05 * SPEECH_RATE)
+        for offset, sound in ((start, samples), (after, burst)):
+            stop = min(n, offset + len(sound))
+            if stop > offset:
+                track[offset:stop] += sound[: stop - offset]
     return track
 
 
 def background_noise(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
     """Room noise (N,): low-passed white noise with a little mains hum, unit RMS."""
-    pole = rng.uniform(0.6, 0.95)
+    pole = rng.uniform(0.78, 0.82)
     noise = lfilter([1 - pole], [1, -pole], rng.standard_normal(n))
     hum_hz = 50.0 if rng.uniform() < 0.5 else 60.0
     noise += 0.3 * np.std(noise) * np.sin(2 * np.pi * hum_hz * np.arange(n) / rate)
