@@ -41,6 +41,24 @@ def test_heads_learn_to_align_random_paired_tensors():
     assert 0.01 <= pair.temperature <= 1.0
 
 
+def test_heads_standardise_their_input_with_the_fitted_statistics():
+    head = ContrastivePair(3, 2, proj_dim=4).media_head
+    x = torch.tensor([[1.0, 10.0, -5.0], [3.0, 30.0, -5.0]])
+    before = head(x)
+    torch.testing.assert_close(before, head.net(x))  # unfitted: the identity
+    head.fit_standardization(x)
+    torch.testing.assert_close(head.shift, torch.tensor([2.0, 20.0, -5.0]))
+    torch.testing.assert_close(
+        head(x), head.net(torch.tensor([[-1.0, -1.0, 0.0], [1.0, 1.0, 0.0]]))
+    )
+    restored = ContrastivePair(3, 2, proj_dim=4)
+    restored.load_state_dict(
+        ContrastivePair(3, 2, proj_dim=4).state_dict()
+        | {f"media_head.{k}": v for k, v in head.state_dict().items()}
+    )
+    torch.testing.assert_close(restored.media_head(x), head(x))
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("stage1")

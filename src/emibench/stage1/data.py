@@ -21,7 +21,7 @@ from tqdm import tqdm
 from emibench.features.encode import encode_frames, encode_texts, encode_waves
 from emibench.features.extract import ExtractSettings
 from emibench.features.media import Item, MediaReader, group_by_rows, prefetch, text_of
-from emibench.features.pooling import segment_means
+from emibench.models.pooling import segment_means
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,11 @@ transcript to a text embedding in a shared ``proj_dim`` space:
   head of the clip's segment-pooled feature ``f_v-bar`` of eq. 1.
 - text: the text encoder's CLS vector (D_t,) -> the text head -> (proj_dim,).
 
+Each head standardises its input with the per-dimension mean and standard deviation of the train
+split (buffers set once before training, saved with the heads), so that the component every clip
+shares, which dominates the features of a frozen encoder, does not swamp the contrastive signal.
+A head that was never fitted passes its input through unchanged.
+
 The temperature is learnt as ``logit_scale = log(1 / tau)``, initialised at ``1 / 0.07`` and
 clamped to ``[0, log(max_logit_scale)]`` after each step, as CLIP does.
 """
@@ -24,11 +29,14 @@ from emibench.stage1.loss import info_nce, similarity_logits
 
 
 class ProjectionHead(nn.Module):
-    """(..., in_dim) -> (..., out_dim): linear without bias (``hidden=0``, as CLIP) or Linear-GELU-Linear."""
+    """(..., in_dim) -> (..., out_dim): input standardisation, then linear without bias
+    (``hidden=0``, as CLIP) or Linear-GELU-Linear."""
 
     def __init__(self, in_dim: int, out_dim: int, hidden: int = 0):
         super().__init__()
         self.in_dim, self.out_dim, self.hidden = int(in_dim), int(out_dim), int(hidden)
+        self.register_buffer("shift", torch.zeros(self.in_dim))
+        self.register_buffer("scale", torch.ones(self.in_dim))
         if hidden:
             self.net = nn.Sequential(
                 nn.Linear(in_dim, hidden), nn.GELU(), nn.Linear(hidden, out_dim)
@@ -36,8 +44,15 @@ class ProjectionHead(nn.Module):
         else:
             self.net = nn.Linear(in_dim, out_dim, bias=False)
 
+    @torch.no_grad()
+    def fit_standardization(self, x: torch.Tensor, eps: float = 1e-6) -> None:
+        """Set the input standardisation from samples (N, in_dim) of the train split."""
+        x = x.float().reshape(-1, self.in_dim)
+        self.shift.copy_(x.mean(0))
+        self.scale.copy_(x.std(0, unbiased=False).clamp_min(eps) if len(x) > 1 else 1.0)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        return self.net((x - self.shift) / self.scale)
 
 
 class ContrastivePair(nn.Module):

@@ -66,6 +66,7 @@ class Stage1Settings:
     train_layers: int = 0
     seed: int = 0
     text_pair: str = "vision_text"
+    standardize: bool = True
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Stage1Settings:
@@ -148,6 +149,19 @@ def evaluate(pair: ContrastivePair, side: PairSide, batch_size: int) -> dict[str
     }
 
 
+@torch.no_grad()
+def fit_standardization(pair: ContrastivePair, side: PairSide, batch_size: int) -> None:
+    """Fit both heads' input standardisation on a split (segment means and CLS vectors)."""
+    ids = side.clips.ids
+    media, text = [], []
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        media.append(torch.cat(side.media(chunk)).float().cpu())
+        text.append(side.text(chunk).float().cpu())
+    pair.media_head.fit_standardization(torch.cat(media))
+    pair.text_head.fit_standardization(torch.cat(text))
+
+
 def train_pair(
     train: PairSide,
     valid: PairSide,
@@ -165,6 +179,8 @@ def train_pair(
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     pair = ContrastivePair(media_encoder.dim, text_encoder.dim, **settings.head()).to(device)
+    if settings.standardize:
+        fit_standardization(pair, train, settings.batch_size)
     params = list(pair.parameters())
     params += freeze_except_tail(media_encoder, settings.train_layers)
     params += freeze_except_tail(text_encoder, settings.train_layers)
