@@ -111,39 +111,3 @@ def write_fake_inputs(
         "stores": stores,
         "missing": missing,
     }
-
-
-def random_batch(
-    lengths: dict[str, list[int]],
-    dims: dict[str, int] | None = None,
-    seed: int = 0,
-):
-    """A padded Batch of random features: ``lengths[m][b]`` real steps of clip b (0 = absent).
-
-    Text uses ``lengths["T"]`` for its tokens; its CLS vector is zero where the text is absent.
-    """
-    import torch
-
-    from emibench.models.inputs import Batch, Sequence
-
-    dims = dims or {"V": 12, "A": 10, "T": 8}
-    g = torch.Generator().manual_seed(seed)
-    n = len(next(iter(lengths.values())))
-    seqs = {}
-    for m, lens in lengths.items():
-        lens_t = torch.tensor(lens)
-        longest = max(1, max(lens))
-        mask = torch.arange(longest)[None] < lens_t[:, None]
-        data = torch.randn(n, longest, dims[m], generator=g) * mask[..., None]
-        seqs[m] = Sequence(data, mask, lens_t > 0)
-    text_cls = None
-    if "T" in seqs:
-        text_cls = torch.randn(n, dims["T"], generator=g) * seqs["T"].present[:, None]
-    return Batch(
-        ids=[f"{k:05d}" for k in range(n)],
-        visual=seqs.get("V"),
-        audio=seqs.get("A"),
-        text=seqs.get("T"),
-        text_cls=text_cls,
-        labels=torch.rand(n, 6, generator=g),
-    )

@@ -7,8 +7,6 @@ import torch
 from emibench.features.pooling import (
     assign_to_steps,
     pool_to_steps,
-    segment_bounds,
-    segment_means,
     uniform_steps,
     uniform_times,
 )
@@ -34,12 +32,3 @@ def test_fifty_hz_audio_on_five_hz_frames_averages_ten_frames():
     assert pooled.shape == (10, 1)
     # step 1 (t = 0.2 s) owns [0.1, 0.3): frames 5..14
     assert pooled[1, 0] == pytest.approx(np.mean(np.arange(5, 15)))
-
-
-def test_segment_bounds_and_means():
-    assert segment_bounds(10, 4) == [(0, 2), (2, 5), (5, 7), (7, 10)]
-    assert segment_bounds(2, 4) == [(0, 1), (0, 1), (1, 2), (1, 2)]
-    x = torch.arange(10, dtype=torch.float32).unsqueeze(1)
-    assert segment_means(x, 4).squeeze(1).tolist() == [0.5, 3.0, 5.5, 8.0]
-    with pytest.raises(ValueError):
-        segment_bounds(0, 4)

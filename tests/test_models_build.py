@@ -9,8 +9,8 @@ import pytest
 import torch
 import yaml
 
+from emibench.models.inputs import random_batch
 from emibench.models.registry import MODELS, build_model, model_options
-from fake_train_inputs import random_batch
 
 DIMS = {"V": 12, "A": 10, "T": 8}
 SUBSETS = ["V", "A", "T", "VA", "VT", "AT", "VAT"]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from emibench.models.gated_bilstm import GatedBiLSTM
-from emibench.models.pooling import masked_mean, resample_weights, segment_pool, segment_weights
+from emibench.models.inputs import random_batch
+from emibench.models.pooling import (
+    masked_mean,
+    resample_weights,
+    segment_means,
+    segment_pool,
+    segment_weights,
+)
 from emibench.models.quality_fusion import QualityFusion
 from emibench.models.registry import build_model
-from fake_train_inputs import random_batch
 
 
 def test_gate_values_in_open_unit_interval_and_applied():
@@ -33,6 +40,14 @@ def test_no_gate_ablation_returns_lstm_states():
     x = torch.randn(1, 7, 6)
     with torch.no_grad():
         torch.testing.assert_close(branch(x, torch.ones(1, 7, dtype=torch.bool)), branch.lstm(x)[0])
+
+
+def test_segment_means_of_one_clip():
+    x = torch.arange(10, dtype=torch.float32).unsqueeze(1)
+    assert segment_means(x, 4).squeeze(1).tolist() == [0.5, 3.0, 5.5, 8.0]
+    assert segment_means(x[:2], 4).squeeze(1).tolist() == [0.0, 0.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="at least one step"):
+        segment_means(x[:0], 4)
 
 
 def test_segment_pool_matches_hand_means():

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from emibench.models.inputs import Sequence
+from emibench.models.inputs import Sequence, random_batch
 from emibench.models.registry import build_model
-from fake_train_inputs import random_batch
 
 DIMS = {"V": 12, "A": 10, "T": 8}
 CFG = {

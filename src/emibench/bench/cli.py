@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from emibench.bench import features, preprocess
+from emibench.bench import features, preprocess, train
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,3 +12,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     what = parser.add_subparsers(dest="bench", metavar="<what>", required=True)
     preprocess.register(what)
     features.register(what)
+    train.register(what)

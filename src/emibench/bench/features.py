@@ -17,11 +17,12 @@ import argparse
 import logging
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from emibench.bench.machine import measure
 
 log = logging.getLogger(__name__)
 
@@ -75,27 +76,6 @@ class Figure:
         )
 
 
-def _sync(device) -> None:
-    import torch
-
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _measure(step: Callable[[], None], device, min_seconds: float) -> tuple[float, int]:
-    """Warm up once, then repeat ``step`` until ``min_seconds``; returns (seconds, repetitions)."""
-    step()
-    _sync(device)
-    start, n = time.perf_counter(), 0
-    while True:
-        step()
-        n += 1
-        _sync(device)
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds:
-            return elapsed, n
-
-
 def _frames_store(path: Path, n: int, size: int) -> list[str]:
     """A frames store of smooth random images (compresses like video frames, unlike pure noise)."""
     from emibench.data.store import SequenceWriter
@@ -144,7 +124,7 @@ def bench_vision(name, encoder, device, precision, batch, seconds, workdir: Path
         _frames_store(store, max(batch, 8), encoder.image_size)
     reader = MediaReader(frames=[store])
     ids = reader.frames.ids()
-    read_s, read_reps = _measure(
+    read_s, read_reps = measure(
         lambda: [reader.frames_of(i) for i in ids], device, min(seconds, 0.5)
     )
     n_read = len(ids) * 8
@@ -153,7 +133,7 @@ def bench_vision(name, encoder, device, precision, batch, seconds, workdir: Path
     import torch
 
     with torch.inference_mode():
-        compute_s, reps = _measure(
+        compute_s, reps = measure(
             lambda: encode_frames(encoder, [frames], batch, precision), device, seconds
         )
     per_image_compute = compute_s / (reps * batch)
@@ -185,11 +165,9 @@ def bench_audio(name, encoder, device, precision, batch, seconds, workdir: Path)
     waves = [reader.wave_of(i).value for i in ids]
     waves = (waves * batch)[:batch]
     audio_s = sum(len(w) for w in waves) / 16000
-    read_s, read_reps = _measure(
-        lambda: [reader.wave_of(i) for i in ids], device, min(seconds, 0.5)
-    )
+    read_s, read_reps = measure(lambda: [reader.wave_of(i) for i in ids], device, min(seconds, 0.5))
     with torch.inference_mode():
-        compute_s, reps = _measure(
+        compute_s, reps = measure(
             lambda: encode_waves(encoder, waves, batch, 10.0, precision), device, seconds
         )
     per_second_compute = compute_s / (reps * audio_s)
@@ -214,7 +192,7 @@ def bench_text(name, encoder, device, precision, batch, seconds) -> Figure:
 
     texts = [f"{SENTENCE} number {i}" for i in range(batch)]
     with torch.inference_mode():
-        compute_s, reps = _measure(
+        compute_s, reps = measure(
             lambda: encode_texts(encoder, texts, batch, precision), device, seconds
         )
     return _figure(name, device, precision, batch, reps * batch / compute_s, "texts/s", 0.0, 1.0)
@@ -288,14 +266,10 @@ def tiny_encoders(workdir: Path):
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from emibench.bench.machine import describe_machine
+    from emibench.bench.machine import bench_devices, describe_machine
 
     torch.set_num_threads(args.threads)
-    devices = (
-        args.devices.split(",")
-        if args.devices != "auto"
-        else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    )
+    devices = bench_devices(args.devices)
     start = time.perf_counter()
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="emibench-bench-features-") as tmp:

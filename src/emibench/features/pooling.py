@@ -1,4 +1,4 @@
-"""Time bases: pooling a sequence onto the visual steps, and segment-wise average pooling (eq. 5).
+"""Time bases: pooling a sequence onto the visual steps.
 
 A visual step ``t`` with timestamp ``s_t`` owns the interval between the midpoints to its
 neighbours: ``[(s_{t-1} + s_t) / 2, (s_t + s_{t+1}) / 2)``, the first one open to the left and the
@@ -54,23 +54,3 @@ def pool_to_steps(values: torch.Tensor, times: np.ndarray, step_times: np.ndarra
         sums[empty] = values[torch.as_tensor(nearest, device=values.device)].float()
         counts[empty] = 1
     return sums / counts.unsqueeze(1).to(sums.dtype)
-
-
-def segment_bounds(length: int, n_segments: int) -> list[tuple[int, int]]:
-    """Eq. 5's M equal-length segments of ``length`` steps: ``[floor(mL/M), floor((m+1)L/M))``.
-
-    When ``length < M`` a segment would be empty and takes the single step ``floor(mL/M)``
-    instead, so short clips repeat steps rather than leave holes.
-    """
-    if length < 1:
-        raise ValueError("segment_bounds needs at least one step")
-    bounds = []
-    for m in range(n_segments):
-        start = m * length // n_segments
-        bounds.append((start, max(start + 1, (m + 1) * length // n_segments)))
-    return bounds
-
-
-def segment_means(x: torch.Tensor, n_segments: int) -> torch.Tensor:
-    """Segment-wise average pooling (eq. 5) of one clip's (T, D) features -> (M, D)."""
-    return torch.stack([x[a:b].mean(0) for a, b in segment_bounds(x.shape[0], n_segments)])

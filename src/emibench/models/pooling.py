@@ -37,6 +37,14 @@ def segment_pool(x: Tensor, mask: Tensor, n_segments: int) -> Tensor:
     return weights @ x
 
 
+def segment_means(x: Tensor, n_segments: int) -> Tensor:
+    """Segment-wise average pooling (eq. 5) of one clip's (T, D) features, T >= 1 -> (M, D)."""
+    if x.shape[0] < 1:
+        raise ValueError("segment_means needs at least one step")
+    mask = torch.ones(1, x.shape[0], dtype=torch.bool, device=x.device)
+    return segment_pool(x[None], mask, n_segments)[0]
+
+
 def resample_weights(
     src_lengths: Tensor, dst_lengths: Tensor, src_max: int, dst_max: int
 ) -> Tensor:

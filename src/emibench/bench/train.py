@@ -1,0 +1,225 @@
+"""`emibench bench train`: Stage II training throughput of every system a config trains.
+
+For each config file, each trained system (``train.systems.<name>.model``, fusions of other runs
+excluded) is built through the model registry at that config's sizes, with its default modalities,
+and timed on random padded batches: forward, MSE loss, backward, gradient clipping and an AdamW
+step, the trainer's inner loop. Feature widths: the config's ``stage1.proj_dim`` for systems on
+the ``stage1`` feature set, ``--official-dims`` for those on ``official`` features (the organisers'
+ViT and Wav2Vec2 widths by default). Clip lengths are drawn from ``--clip-seconds`` at the 5 Hz
+visual base (audio on the same base), transcripts from ``--tokens``.
+
+Figures: clips/s and ms per step, per device and precision (bf16 autocast on CUDA), with the batch
+size and parameter count. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from emibench.bench.machine import measure
+
+log = logging.getLogger(__name__)
+
+FEATURE_RATE_HZ = 5.0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `train` benchmark to `emibench bench`."""
+    parser = sub.add_parser(
+        "train",
+        help="Stage II training throughput (clips/s) of each system of the given configs",
+        description="Time the trainer's step (forward, loss, backward, AdamW) of every system that "
+        "each config trains, at the config's sizes, on random padded batches, on the CPU and on "
+        "CUDA when available.",
+    )
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=["config/config.yaml", "config/vidmimic2.yaml"],
+        help="config files whose train.systems are timed",
+    )
+    parser.add_argument(
+        "--devices", default="auto", help="comma list of cpu,cuda; auto = cpu plus cuda if present"
+    )
+    parser.add_argument(
+        "--precision", default="auto", choices=["auto", "bf16", "fp32"], help="autocast on CUDA"
+    )
+    parser.add_argument(
+        "--clip-seconds",
+        type=float,
+        nargs=2,
+        default=[3.0, 20.0],
+        metavar=("MIN", "MAX"),
+        help="clip durations drawn uniformly for the random batches",
+    )
+    parser.add_argument("--tokens", type=int, default=24, help="most transcript tokens per clip")
+    parser.add_argument(
+        "--official-dims",
+        default="V=768,A=768,T=768",
+        help="feature widths of the official feature set",
+    )
+    parser.add_argument("--seconds", type=float, default=2.0, help="minimum time per figure")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.set_defaults(func=run)
+
+
+@dataclass
+class Figure:
+    config: str
+    system: str
+    modalities: str
+    device: str
+    precision: str
+    batch: int
+    params: int
+    clips_per_s: float
+    ms_per_step: float
+
+    def line(self) -> str:
+        return (
+            f"{self.config:<14} {self.system:<20} {self.modalities:<4} {self.device:<5} "
+            f"{self.precision:<5} batch {self.batch:>4}  params {self.params / 1e3:8.1f} k  "
+            f"{self.clips_per_s:>9.1f} clips/s  {self.ms_per_step:>8.1f} ms/step"
+        )
+
+
+def parse_dims(text: str) -> dict[str, int]:
+    """``"V=768,A=768,T=768"`` -> {"V": 768, ...}."""
+    dims = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        if key not in ("V", "A", "T") or not value.isdigit():
+            raise ValueError(f"--official-dims: expected M=width with M in V, A, T; got {part!r}")
+        dims[key] = int(value)
+    return dims
+
+
+def trained_systems(config: dict, official: dict[str, int]) -> list[tuple[str, dict]]:
+    """``(system, {model, modalities, dims, batch_size})`` for each system that trains a model."""
+    train = config.get("train", {})
+    defaults = train.get("defaults", {})
+    proj = int(config.get("stage1", {}).get("proj_dim", 256))
+    out = []
+    for name, system in train.get("systems", {}).items():
+        if "model" not in system:
+            continue
+        featset = system.get("features", "stage1")
+        dims = {m: proj for m in "VAT"} if featset == "stage1" else dict(official)
+        batch = int(system.get("train", {}).get("batch_size", defaults.get("batch_size", 16)))
+        out.append(
+            (
+                name,
+                {
+                    "model": system["model"],
+                    "modalities": system.get("modalities", "VAT"),
+                    "dims": dims,
+                    "batch_size": batch,
+                },
+            )
+        )
+    return out
+
+
+def random_lengths(
+    rng: np.random.Generator, batch: int, seconds: tuple[float, float], tokens: int
+) -> dict[str, list[int]]:
+    steps = [max(1, round(rng.uniform(*seconds) * FEATURE_RATE_HZ)) for _ in range(batch)]
+    return {
+        "V": steps,
+        "A": list(steps),
+        "T": [int(rng.integers(max(1, tokens // 3), tokens + 1)) for _ in range(batch)],
+    }
+
+
+def bench_system(
+    label: str, name: str, spec: dict, device, precision: str, args: argparse.Namespace
+) -> Figure:
+    import torch
+    from torch import nn
+
+    from emibench.devices import autocast
+    from emibench.models.inputs import random_batch
+    from emibench.models.registry import build_model
+
+    torch.manual_seed(0)
+    model = build_model(dict(spec["model"]), spec["dims"], spec["modalities"]).to(device)
+    model.train()
+    rng = np.random.default_rng(0)
+    batches = [
+        random_batch(
+            {
+                m: v
+                for m, v in random_lengths(
+                    rng, spec["batch_size"], args.clip_seconds, args.tokens
+                ).items()
+                if m in spec["modalities"]
+            },
+            spec["dims"],
+            seed=k,
+        ).to(device)
+        for k in range(4)
+    ]
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    state = {"k": 0}
+
+    def step() -> None:
+        batch = batches[state["k"] % len(batches)]
+        state["k"] += 1
+        with autocast(device, precision):
+            pred = model(batch)["pred"]
+        loss = nn.functional.mse_loss(pred.float(), batch.labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    elapsed, n = measure(step, device, args.seconds)
+    shown = precision if device.type == "cuda" and precision != "fp32" else "fp32"
+    return Figure(
+        config=label,
+        system=name,
+        modalities=spec["modalities"],
+        device=device.type,
+        precision="bf16" if shown == "auto" else shown,
+        batch=spec["batch_size"],
+        params=sum(p.numel() for p in model.parameters()),
+        clips_per_s=n * spec["batch_size"] / elapsed,
+        ms_per_step=1000 * elapsed / n,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from emibench.bench.machine import bench_devices, describe_machine
+
+    torch.set_num_threads(args.threads)
+    devices = bench_devices(args.devices)
+    official = parse_dims(args.official_dims)
+    start = time.perf_counter()
+    figures = []
+    for path in args.configs:
+        config = yaml.safe_load(Path(path).read_text()) or {}
+        label = Path(path).stem
+        for name, spec in trained_systems(config, official):
+            for dev_name in devices:
+                device = torch.device(dev_name)
+                fig = bench_system(label, name, spec, device, args.precision, args)
+                log.info("%s", fig.line())
+                figures.append(fig)
+    print(f"# emibench bench train on {describe_machine()}, {args.threads} CPU thread(s)")
+    print(
+        f"# clips {args.clip_seconds[0]:g}-{args.clip_seconds[1]:g} s at {FEATURE_RATE_HZ:g} Hz, "
+        f"up to {args.tokens} tokens; official dims {args.official_dims}; "
+        f"{time.perf_counter() - start:.0f} s"
+    )
+    for fig in figures:
+        print(fig.line())
+    return 0

@@ -1,0 +1,32 @@
+"""`emibench bench train`: every trained system of a config is built and timed (no timing asserted)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emibench.bench.train import parse_dims, trained_systems
+from emibench.cli import main
+
+DEMO = Path(__file__).parents[1] / "config" / "config.yaml"
+
+
+def test_trained_systems_take_their_widths_from_the_feature_set():
+    config = yaml.safe_load(DEMO.read_text())
+    systems = dict(trained_systems(config, parse_dims("V=7,A=8,T=9")))
+    assert "baseline_fusion" not in systems  # a fusion of runs trains nothing
+    proj = config["stage1"]["proj_dim"]
+    assert systems["dscmn"]["dims"] == {"V": proj, "A": proj, "T": proj}
+    assert systems["baseline_vit_gru"]["dims"] == {"V": 7, "A": 8, "T": 9}
+    with pytest.raises(ValueError, match="X=3"):
+        parse_dims("V=1,X=3")
+
+
+def test_bench_prints_a_figure_per_system(capsys):
+    assert (
+        main(["bench", "train", "--configs", str(DEMO), "--devices", "cpu", "--seconds", "0.01"])
+        == 0
+    )
+    lines = [line for line in capsys.readouterr().out.splitlines() if "clips/s" in line]
+    systems = {line.split()[1] for line in lines}
+    assert systems == {"baseline_vit_gru", "baseline_w2v_linear", "dscmn", "taemi"}
