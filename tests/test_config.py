@@ -10,8 +10,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def dry_run(tmp_path, *configfiles, extra=()):
-    cmd = ["snakemake", "-n", "--quiet", "rules", "all", "--configfile", *map(str, configfiles), *extra]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    cmd = [
+        "snakemake",
+        "-n",
+        "--quiet",
+        "rules",
+        "all",
+        "--configfile",
+        *map(str, configfiles),
+        *extra,
+    ]
+    return subprocess.run(cmd, cwd=REPO, check=False, capture_output=True, text=True, timeout=300)
 
 
 def write(tmp_path, name, data):
@@ -45,7 +54,12 @@ def test_missing_dataset_root_is_named(tmp_path):
 
 def test_default_config_dry_runs():
     result = subprocess.run(
-        ["snakemake", "-n", "--quiet", "rules", "all"], cwd=REPO, capture_output=True, text=True, timeout=300
+        ["snakemake", "-n", "--quiet", "rules", "all"],
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
 
@@ -54,5 +68,9 @@ def test_real_config_dry_runs_on_a_fake_root(tmp_path):
     from fake_vidmimic2 import make_root
 
     root = make_root(tmp_path / "root")
-    result = dry_run(tmp_path, REPO / "config/vidmimic2.yaml", write(tmp_path, "root.yaml", {"dataset": {"root": str(root)}}))
+    result = dry_run(
+        tmp_path,
+        REPO / "config/vidmimic2.yaml",
+        write(tmp_path, "root.yaml", {"dataset": {"root": str(root)}}),
+    )
     assert result.returncode == 0, result.stderr

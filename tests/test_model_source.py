@@ -17,7 +17,10 @@ def test_uncached_hub_name_is_not_downloaded(tmp_path, monkeypatch):
     with pytest.raises(ModelNotFoundError, match="not in the hub cache"):
         resolve_model_source("facebook/wav2vec2-base-960h", "audio encoder")
     (tmp_path / "models--facebook--wav2vec2-base-960h" / "snapshots").mkdir(parents=True)
-    assert resolve_model_source("facebook/wav2vec2-base-960h", "audio encoder") == "facebook/wav2vec2-base-960h"
+    assert (
+        resolve_model_source("facebook/wav2vec2-base-960h", "audio encoder")
+        == "facebook/wav2vec2-base-960h"
+    )
 
 
 def test_relative_workflow_path_counts_as_local(tmp_path, monkeypatch):

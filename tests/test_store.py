@@ -37,10 +37,9 @@ def test_reader_merges_shards_and_names_unknown_ids(tmp_path):
 
 def test_interrupted_writer_leaves_no_store(tmp_path):
     path = tmp_path / "shard.h5"
-    with pytest.raises(RuntimeError):
-        with SequenceWriter(path) as w:
-            w.write("00001", np.zeros((1, 2)))
-            raise RuntimeError("job killed")
+    with pytest.raises(RuntimeError), SequenceWriter(path) as w:
+        w.write("00001", np.zeros((1, 2)))
+        raise RuntimeError("job killed")
     assert not path.exists()
     assert not (tmp_path / "shard.h5.partial").exists()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

@@ -51,7 +51,8 @@ def resolve_model_source(name_or_path: str, what: str, config_key: str = "") -> 
     if cache is None:
         raise ModelNotFoundError(
             f"{what} {name_or_path!r}{where}: not a local path and not in the hub cache "
-            f"({_hub_cache_root()}); downloads are disabled. " + HOW_TO_PROVIDE.format(name=name_or_path)
+            f"({_hub_cache_root()}); downloads are disabled. "
+            + HOW_TO_PROVIDE.format(name=name_or_path)
         )
     return name_or_path
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import h5py
 import numpy as np
@@ -68,9 +68,13 @@ class SequenceWriter:
         for key, value in attrs.items():
             group.attrs[key] = _attr_value(value)
 
-    def write_missing(self, clip_id: str, shape_tail: tuple[int, ...], dtype: Any, reason: str, **attrs: Any) -> None:
+    def write_missing(
+        self, clip_id: str, shape_tail: tuple[int, ...], dtype: Any, reason: str, **attrs: Any
+    ) -> None:
         """Store an empty (0, ...) entry for a clip whose modality is missing, with the reason."""
-        self.write(clip_id, np.zeros((0, *shape_tail), dtype=dtype), missing=True, reason=reason, **attrs)
+        self.write(
+            clip_id, np.zeros((0, *shape_tail), dtype=dtype), missing=True, reason=reason, **attrs
+        )
 
     def _dataset(self, group: h5py.Group, name: str, array: np.ndarray) -> None:
         chunked = self.compression if array.ndim > 0 and array.size > 0 else None
@@ -83,7 +87,7 @@ class SequenceWriter:
         else:
             self._tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> "SequenceWriter":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -103,9 +107,11 @@ class SequenceReader:
             if not path.exists():
                 raise FileNotFoundError(f"sequence store not found: {path}")
             with h5py.File(path, "r") as f:
-                for clip_id in f.keys():
+                for clip_id in f:
                     if clip_id in self._where:
-                        raise KeyError(f"clip {clip_id} is in both {self._where[clip_id]} and {path}")
+                        raise KeyError(
+                            f"clip {clip_id} is in both {self._where[clip_id]} and {path}"
+                        )
                     self._where[clip_id] = path
 
     def _file(self, clip_id: str) -> h5py.File:
@@ -150,7 +156,7 @@ class SequenceReader:
             f.close()
         self._files.clear()
 
-    def __enter__(self) -> "SequenceReader":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

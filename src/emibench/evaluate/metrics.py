@@ -12,7 +12,9 @@ def pearson(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"pearson needs two 1-D arrays of one shape, got {y_true.shape} and {y_pred.shape}")
+        raise ValueError(
+            f"pearson needs two 1-D arrays of one shape, got {y_true.shape} and {y_pred.shape}"
+        )
     dt = y_true - y_true.mean()
     dp = y_pred - y_pred.mean()
     denom = np.sqrt((dt * dt).sum() * (dp * dp).sum())
@@ -26,7 +28,9 @@ def pearson_per_emotion(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, flo
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.shape[1:] != (len(EMOTIONS),):
-        raise ValueError(f"expected two (N, {len(EMOTIONS)}) arrays, got {y_true.shape} and {y_pred.shape}")
+        raise ValueError(
+            f"expected two (N, {len(EMOTIONS)}) arrays, got {y_true.shape} and {y_pred.shape}"
+        )
     return {e: pearson(y_true[:, i], y_pred[:, i]) for i, e in enumerate(EMOTIONS)}
 
 
