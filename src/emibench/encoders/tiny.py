@@ -95,7 +95,12 @@ def make_tiny_clip(out_dir: str | Path, spec: Mapping[str, Any], seed: int = 0) 
 
 
 def make_tiny_wav2vec2(out_dir: str | Path, spec: Mapping[str, Any], seed: int = 0) -> Path:
-    """Write a tiny Wav2Vec2 (standard 320-sample hop, 50 frames/s) and its feature extractor."""
+    """Write a tiny Wav2Vec2 and its feature extractor.
+
+    The architecture is wav2vec2-base's (the paper's audio encoder) at a smaller width: the standard
+    kernels and strides (320-sample hop, 50 frames/s), group norm in the first convolution, post-norm
+    transformer layers.
+    """
     from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
     hidden, conv = int(spec["hidden_size"]), int(spec["conv_dim"])
@@ -107,8 +112,8 @@ def make_tiny_wav2vec2(out_dir: str | Path, spec: Mapping[str, Any], seed: int =
         conv_dim=(conv,) * 7,
         num_conv_pos_embeddings=16,
         num_conv_pos_embedding_groups=4,
-        feat_extract_norm="layer",
-        do_stable_layer_norm=True,
+        feat_extract_norm="group",
+        do_stable_layer_norm=False,
         vocab_size=32,
     )
     torch.manual_seed(seed)
