@@ -45,3 +45,15 @@ def test_restarts_keep_the_optimiser_state():
     assert seen[0] == pytest.approx(LR_MAX) and seen[4] == pytest.approx(LR_MAX)
     assert seen[3] < seen[2] < seen[1] < seen[0]
     assert int(optimizer.state[param]["step"]) == 6  # Adam's moments were not reset at the restart
+
+
+def test_cycle_ends_are_where_the_next_step_restarts():
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR_MAX)
+    schedule = SGDR(optimizer, cycle_steps=3, lr_max=LR_MAX, lr_min=LR_MIN, cycle_mult=2)
+    ends = []
+    for step in range(1, 22):
+        schedule.step()
+        if schedule.at_cycle_end:
+            ends.append(step)
+            assert schedule.lr == pytest.approx(LR_MAX)
+    assert ends == [3, 9, 21]

@@ -10,8 +10,9 @@ import torch
 from emibench.cli import main
 from emibench.data.store import SequenceReader
 from emibench.stage1.checkpoint import load_stage1
+from emibench.stage1.data import PairClips
 from emibench.stage1.model import ContrastivePair
-from emibench.stage1.train import LOG_COLUMNS
+from emibench.stage1.train import LOG_COLUMNS, PairSide, Stage1Settings, evaluate, train_pair
 from features_fakes import MINILM, features_argv, tiny_models, write_manifest, write_shard
 
 
@@ -59,6 +60,64 @@ def test_heads_standardise_their_input_with_the_fitted_statistics():
     torch.testing.assert_close(restored.media_head(x), head(x))
 
 
+class _FrozenEncoder(torch.nn.Module):
+    """Stands in for an encoder whose outputs are cached: a width and no blocks to unfreeze."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.dim = dim
+
+    def tail_modules(self, k):
+        return []
+
+
+def _random_side(g, n, mixing, prefix):
+    """n clips whose segment means (2, D_media) map to their text vectors through ``mixing``."""
+    segments = torch.randn(n, 2, mixing.shape[0], generator=g)
+    text = segments.mean(1) @ mixing + 0.5 * torch.randn(n, mixing.shape[1], generator=g)
+    ids = [f"{prefix}{i:03d}" for i in range(n)]
+    index = {clip_id: i for i, clip_id in enumerate(ids)}
+    return PairSide(
+        PairClips(ids, [f"text {i}" for i in range(n)]),
+        lambda batch: [segments[index[c]] for c in batch],
+        lambda batch: text[[index[c] for c in batch]],
+    )
+
+
+@pytest.mark.parametrize("select", ["best_cycle", "last"])
+def test_the_kept_model_is_the_selected_epochs(select):
+    g = torch.Generator().manual_seed(0)
+    mixing = torch.randn(12, 8, generator=g)
+    train, valid, test = (
+        _random_side(g, n, mixing, p) for n, p in ((48, "t"), (16, "v"), (16, "s"))
+    )
+    settings = Stage1Settings(
+        epochs=6, batch_size=16, lr_max=3e-2, lr_min=1e-4, cycle_epochs=2, proj_dim=8, select=select
+    )
+    pair, log = train_pair(
+        train, valid, _FrozenEncoder(12), _FrozenEncoder(8), settings, torch.device("cpu"), test
+    )
+    assert list(log.columns) == LOG_COLUMNS and log["selected"].sum() == 1
+    kept = log[log["selected"]].iloc[0]
+    if select == "last":
+        assert kept["epoch"] == 6
+    else:
+        candidates = log[log["epoch"].isin([2, 4, 6])]
+        best = max(zip(candidates["valid_recall_at_5"], candidates["valid_recall_at_1"]))
+        assert (kept["valid_recall_at_5"], kept["valid_recall_at_1"]) == best
+    pair.eval()
+    again = evaluate(pair, valid, settings.batch_size) | evaluate(
+        pair, test, settings.batch_size, "test"
+    )
+    for key, value in again.items():
+        assert value == pytest.approx(kept[key], rel=1e-5), key
+
+
+def test_select_must_be_known():
+    with pytest.raises(ValueError, match="select must be one of"):
+        Stage1Settings(select="best")
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("stage1")
@@ -78,7 +137,7 @@ def data(tmp_path_factory):
     return paths
 
 
-def _train(data, pair, media, settings, out):
+def _train(data, pair, media, settings, out, test=False):
     models = data["models"]
     spec = (
         {"model_name": str(models["clip"])}
@@ -121,13 +180,24 @@ def _train(data, pair, media, settings, out):
         "--device",
         "cpu",
     ]
+    if test:  # the valid shard again, so test's figures must equal valid's
+        argv += [
+            "--test-media",
+            str(data["valid"][media]),
+            "--test-transcripts",
+            str(data["valid"]["transcripts"]),
+        ]
     assert main(argv) == 0
     return pd.read_csv(out / "log.tsv", sep="\t"), out / "checkpoint.pt"
 
 
 def test_vision_text_cli_logs_epochs_and_counts_left_out_clips(data, tmp_path):
-    log, ckpt = _train(data, "vision_text", "frames", {"epochs": 4, "cycle_epochs": 2}, tmp_path)
+    log, ckpt = _train(
+        data, "vision_text", "frames", {"epochs": 4, "cycle_epochs": 2}, tmp_path, test=True
+    )
     assert list(log.columns) == LOG_COLUMNS
+    for k in (1, 5):
+        assert log[f"test_recall_at_{k}"].tolist() == log[f"valid_recall_at_{k}"].tolist()
     assert log["epoch"].tolist() == [1, 2, 3, 4]
     assert (log["n_train"] == 22).all() and (log["n_left_out"] == 2).all()
     assert log["lr"][0] == pytest.approx(3e-3) and log["lr"][2] == pytest.approx(
@@ -141,6 +211,8 @@ def test_vision_text_cli_logs_epochs_and_counts_left_out_clips(data, tmp_path):
     ).all()
     stage = load_stage1(ckpt)
     assert stage.pair_name == "vision_text" and stage.pair.media_head.out_dim == 16
+    selected = torch.load(ckpt, weights_only=False)["selected_epoch"]
+    assert selected in (2, 4) and log.loc[log["selected"], "epoch"].tolist() == [selected]
 
     out = tmp_path / "features"
     shard = data["valid"]

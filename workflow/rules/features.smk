@@ -122,8 +122,10 @@ rule stage1:
     shell:
         "emibench stage1 --pair {wildcards.pair}"
         " --train-media {input.train_media} --valid-media {input.valid_media}"
+        " --test-media {input.test_media}"
         " --train-transcripts {input.train_transcripts}"
         " --valid-transcripts {input.valid_transcripts}"
+        " --test-transcripts {input.test_transcripts}"
         " --media-encoder {params.media_encoder} --text-encoder {params.text_encoder}"
         " --settings {params.settings} --extract {params.extract}"
         " --checkpoint {output.checkpoint} --log {output.table}"

@@ -213,8 +213,12 @@ def scatter(
     _save(fig, path)
 
 
+RECALL_CURVES = ["valid_recall_at_1", "valid_recall_at_5", "test_recall_at_1", "test_recall_at_5"]
+
+
 def stage1_curves(logs: list[str | Path], path) -> None:
-    """Loss (train, valid), valid recall@1/@5 and learning rate per epoch, one line per pair."""
+    """Loss (train, valid), recall@1/@5 on valid and test (with the kept epoch starred) and the
+    learning rate per epoch, one line per pair."""
     frames = []
     for log_path in logs:
         frame = read_table(log_path)
@@ -240,14 +244,23 @@ def stage1_curves(logs: list[str | Path], path) -> None:
     )
     sns.lineplot(data=loss, x="epoch", y="value", hue="pair", style="curve", marker="o", ax=axes[0])
     axes[0].set(ylabel="InfoNCE loss", title="Stage I contrastive loss")
-    recall = data.melt(
-        id_vars=["epoch", "pair"],
-        value_vars=["valid_recall_at_1", "valid_recall_at_5"],
-        var_name="k",
-    )
-    recall["k"] = recall["k"].str.replace("valid_recall_at_", "R@")
-    sns.lineplot(data=recall, x="epoch", y="value", hue="pair", style="k", marker="o", ax=axes[1])
-    axes[1].set(ylabel="valid recall", title="Stage I retrieval (valid)", ylim=(0, 1.02))
+    curves = [c for c in RECALL_CURVES if c in data.columns and data[c].notna().any()]
+    recall = data.melt(id_vars=["epoch", "pair"], value_vars=curves, var_name="curve")
+    recall["curve"] = recall["curve"].str.replace("_recall_at_", " R@")
+    sns.lineplot(data=recall, x="epoch", y="value", hue="pair", style="curve", ax=axes[1])
+    if "selected" in data.columns:
+        kept = data[data["selected"].astype(str).str.lower().isin(["true", "1"])]
+        axes[1].scatter(
+            kept["epoch"],
+            kept["valid_recall_at_5"],
+            marker="*",
+            s=160,
+            c="black",
+            zorder=3,
+            label="kept (valid R@5)",
+        )
+        axes[1].legend(fontsize="small")
+    axes[1].set(ylabel="recall", title="Stage I retrieval (media -> text)", ylim=(0, 1.02))
     sns.lineplot(data=data, x="epoch", y="lr", hue="pair", marker="o", ax=axes[2])
     axes[2].set(yscale="log", ylabel="learning rate", title="SGDR schedule")
     _save(fig, path)

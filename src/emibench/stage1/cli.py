@@ -16,21 +16,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         "stage1",
         help="Stage I: vision-text or audio-text contrastive alignment (InfoNCE, SGDR)",
         description="Train the projection heads, temperature and optionally the last encoder blocks of "
-        "one pair on the train split (paper eq. 1, section 4.3); log loss and valid retrieval recall "
-        "per epoch; write the checkpoint and the log.",
+        "one pair on the train split (paper eq. 1, section 4.3); log loss and retrieval recall on valid "
+        "(and test, when given) per epoch; keep the snapshot that the setting select names; write "
+        "the checkpoint and the log.",
     )
     parser.add_argument(
         "--pair", required=True, choices=["vision_text", "audio_text"], help="which pair to train"
     )
-    for split in ("train", "valid"):
+    for split in ("train", "valid", "test"):
+        given = "" if split != "test" else " (optional: retrieval on test is logged, never used)"
         parser.add_argument(
             f"--{split}-media",
             nargs="+",
-            required=True,
-            help=f"{split} shard stores of the pair's media (frames or audio)",
+            required=split != "test",
+            help=f"{split} shard stores of the pair's media (frames or audio){given}",
         )
         parser.add_argument(
-            f"--{split}-transcripts", nargs="+", required=True, help=f"{split} transcript table(s)"
+            f"--{split}-transcripts",
+            nargs="+",
+            required=split != "test",
+            help=f"{split} transcript table(s){given}",
         )
     parser.add_argument(
         "--media-encoder",
@@ -79,9 +84,13 @@ def _stage1(args: argparse.Namespace) -> int:
     media_encoder = load_encoder(kind, media_spec).to(device)
     text_encoder = load_encoder("text", text_spec).to(device)
 
+    if (args.test_media is None) != (args.test_transcripts is None):
+        raise SystemExit("stage1: give both --test-media and --test-transcripts, or neither")
     sides = {}
-    for split in ("train", "valid"):
+    for split in ("train", "valid", "test"):
         paths = getattr(args, f"{split}_media")
+        if paths is None:
+            continue
         reader = MediaReader(frames=paths) if modality == "visual" else MediaReader(audio=paths)
         transcripts = read_transcripts(getattr(args, f"{split}_transcripts"))
         clips = select_clips(_ids(reader, transcripts), reader, transcripts, modality)
@@ -98,8 +107,15 @@ def _stage1(args: argparse.Namespace) -> int:
         )
 
     pair, history = train_pair(
-        sides["train"], sides["valid"], media_encoder, text_encoder, settings, device
+        sides["train"],
+        sides["valid"],
+        media_encoder,
+        text_encoder,
+        settings,
+        device,
+        test=sides.get("test"),
     )
+    kept = history[history["selected"]].iloc[0]
     write_table(history, args.log)
     save_checkpoint(
         args.checkpoint,
@@ -112,21 +128,26 @@ def _stage1(args: argparse.Namespace) -> int:
         pair_state={k: v.cpu() for k, v in pair.state_dict().items()},
         encoder_state=encoder_states(media_encoder, text_encoder),
         history=history.to_dict("records"),
+        selected_epoch=int(kept["epoch"]),
         settings=vars(settings),
         left_out={s: sides[s].clips.left_out for s in sides},
     )
-    last = history.iloc[-1]
     log.info(
-        "done: stage1 %s, %d epochs, %d train clips (%d left out), valid R@1 %.3f R@5 %.3f "
-        "(chance %.3f / %.3f), %.1f s",
+        "done: stage1 %s, %d epochs, %d train clips (%d left out), kept epoch %d: valid R@1 %.3f "
+        "R@5 %.3f (chance %.3f / %.3f), test R@1 %.3f R@5 %.3f (chance %.3f / %.3f), %.1f s",
         args.pair,
         len(history),
-        last["n_train"],
-        last["n_left_out"],
-        last["valid_recall_at_1"],
-        last["valid_recall_at_5"],
-        last["valid_chance_at_1"],
-        last["valid_chance_at_5"],
+        kept["n_train"],
+        kept["n_left_out"],
+        kept["epoch"],
+        kept["valid_recall_at_1"],
+        kept["valid_recall_at_5"],
+        kept["valid_chance_at_1"],
+        kept["valid_chance_at_5"],
+        kept["test_recall_at_1"],
+        kept["test_recall_at_5"],
+        kept["test_chance_at_1"],
+        kept["test_chance_at_5"],
         time.perf_counter() - start,
     )
     return 0

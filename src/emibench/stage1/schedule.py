@@ -13,16 +13,22 @@ import math
 import torch
 
 
+def sgdr_position(step: int, cycle_steps: int, cycle_mult: float = 1.0) -> tuple[float, float]:
+    """``(T_cur, T_i)`` at iteration ``step`` (0-based) for a first cycle of ``cycle_steps``."""
+    if cycle_steps < 1:
+        raise ValueError(f"cycle_steps must be at least 1, got {cycle_steps}")
+    t_cur, t_i = float(step), float(cycle_steps)
+    while t_cur >= t_i:
+        t_cur -= t_i
+        t_i = max(1.0, round(t_i * cycle_mult))
+    return t_cur, t_i
+
+
 def sgdr_lr(
     step: int, cycle_steps: int, lr_max: float, lr_min: float, cycle_mult: float = 1.0
 ) -> float:
     """Learning rate at iteration ``step`` (0-based) for a first cycle of ``cycle_steps`` iterations."""
-    if cycle_steps < 1:
-        raise ValueError(f"cycle_steps must be at least 1, got {cycle_steps}")
-    t_cur, t_i = step, float(cycle_steps)
-    while t_cur >= t_i:
-        t_cur -= t_i
-        t_i = max(1.0, round(t_i * cycle_mult))
+    t_cur, t_i = sgdr_position(step, cycle_steps, cycle_mult)
     return lr_min + 0.5 * (lr_max - lr_min) * (1.0 + math.cos(math.pi * t_cur / t_i))
 
 
@@ -56,6 +62,12 @@ class SGDR:
     @property
     def lr(self) -> float:
         return self.optimizer.param_groups[0]["lr"]
+
+    @property
+    def at_cycle_end(self) -> bool:
+        """Whether the iterations so far end a cycle (the next one restarts at ``lr_max``)."""
+        t_cur, _ = sgdr_position(self.step_count, self.cycle_steps, self.cycle_mult)
+        return self.step_count > 0 and t_cur == 0
 
     def step(self) -> float:
         """Advance one iteration; returns the learning rate of the next one."""

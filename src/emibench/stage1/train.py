@@ -2,9 +2,11 @@
 
 Each epoch shuffles the train clips into batches of ``batch_size`` pairs (a last batch of one
 clip is dropped: InfoNCE needs negatives), sets the SGDR learning rate every iteration, and then
-evaluates on valid: the InfoNCE loss over batches in a fixed order, and media->text retrieval
-recall@1 and @5 over the whole valid split (see ``stage1.retrieval``). The checkpoint is the model
-after the last epoch (SGDR ends its cycle at ``lr_min``).
+evaluates on valid (and on test when given): the InfoNCE loss over batches in a fixed order, and
+media->text retrieval recall@1 and @5 over the whole split (see ``stage1.retrieval``). The model
+kept is, with ``select: best_cycle``, the snapshot with the best valid recall@5, then recall@1,
+among the SGDR cycle ends (where the learning rate reaches ``lr_min``) and the last epoch; with
+``select: last``, the last epoch's. Test never takes part in the choice.
 """
 
 from __future__ import annotations
@@ -42,9 +44,16 @@ LOG_COLUMNS = [
     "n_left_out",
     "valid_chance_at_1",
     "valid_chance_at_5",
+    "test_loss",
+    "test_recall_at_1",
+    "test_recall_at_5",
+    "test_chance_at_1",
+    "test_chance_at_5",
+    "selected",
     "temperature",
     "seconds",
 ]
+SELECT = ("best_cycle", "last")
 
 
 @dataclass
@@ -67,6 +76,11 @@ class Stage1Settings:
     seed: int = 0
     text_pair: str = "vision_text"
     standardize: bool = True
+    select: str = "best_cycle"
+
+    def __post_init__(self) -> None:
+        if self.select not in SELECT:
+            raise ValueError(f"stage1 settings: select must be one of {SELECT}, got {self.select!r}")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Stage1Settings:
@@ -121,15 +135,14 @@ def _embed(
 
 
 @torch.no_grad()
-def evaluate(pair: ContrastivePair, side: PairSide, batch_size: int) -> dict[str, float]:
-    """Valid InfoNCE (batches in order) and media->text recall@1/@5 over the whole split."""
+def evaluate(
+    pair: ContrastivePair, side: PairSide, batch_size: int, split: str = "valid"
+) -> dict[str, float]:
+    """InfoNCE (batches in order) and media->text recall@1/@5 over a whole split, keys prefixed
+    with the split's name."""
     ids = side.clips.ids
     if len(ids) < 2:
-        return {
-            "valid_loss": math.nan,
-            "valid_recall_at_1": math.nan,
-            "valid_recall_at_5": math.nan,
-        }
+        return {f"{split}_{k}": math.nan for k in ("loss", "recall_at_1", "recall_at_5")}
     media, text, losses, weights = [], [], [], []
     for start in range(0, len(ids), batch_size):
         m, t = _embed(pair, side, ids[start : start + batch_size])
@@ -141,12 +154,35 @@ def evaluate(pair: ContrastivePair, side: PairSide, batch_size: int) -> dict[str
     sim = pair.logits(torch.cat(media), torch.cat(text))
     groups = text_groups(side.clips.texts)
     return {
-        "valid_loss": float(np.average(losses, weights=weights)),
-        "valid_recall_at_1": recall_at_k(sim, groups, 1),
-        "valid_recall_at_5": recall_at_k(sim, groups, 5),
-        "valid_chance_at_1": chance_recall_at_k(groups, 1),
-        "valid_chance_at_5": chance_recall_at_k(groups, 5),
+        f"{split}_loss": float(np.average(losses, weights=weights)),
+        f"{split}_recall_at_1": recall_at_k(sim, groups, 1),
+        f"{split}_recall_at_5": recall_at_k(sim, groups, 5),
+        f"{split}_chance_at_1": chance_recall_at_k(groups, 1),
+        f"{split}_chance_at_5": chance_recall_at_k(groups, 5),
     }
+
+
+def _selection_score(row: Mapping[str, float]) -> tuple[float, float]:
+    """Valid recall@5, then @1; a split too small to score ranks lowest."""
+    return tuple(
+        -math.inf if math.isnan(row[k]) else row[k]
+        for k in ("valid_recall_at_5", "valid_recall_at_1")
+    )
+
+
+def _snapshot(pair: ContrastivePair, encoders: tuple[torch.nn.Module, ...]) -> list[dict]:
+    """The pair's state and each encoder's trainable parameters, copied."""
+    return [{k: v.detach().clone() for k, v in pair.state_dict().items()}] + [
+        trainable_state(e) for e in encoders
+    ]
+
+
+def _restore(
+    snapshot: list[dict], pair: ContrastivePair, encoders: tuple[torch.nn.Module, ...]
+) -> None:
+    pair.load_state_dict(snapshot[0])
+    for encoder, state in zip(encoders, snapshot[1:]):
+        encoder.load_state_dict(state, strict=False)
 
 
 @torch.no_grad()
@@ -169,8 +205,10 @@ def train_pair(
     text_encoder: torch.nn.Module,
     settings: Stage1Settings,
     device: torch.device,
+    test: PairSide | None = None,
 ) -> tuple[ContrastivePair, pd.DataFrame]:
-    """Train the heads (and the unfrozen encoder blocks) of a pair; returns the pair and the log."""
+    """Train the heads (and the unfrozen encoder blocks) of a pair; returns the pair, set to the
+    selected snapshot, and the log (its ``selected`` column marks that epoch)."""
     if len(train.clips.ids) < 2:
         raise ValueError(
             f"Stage I needs at least 2 train clips with media and text, got {len(train.clips.ids)} "
@@ -195,7 +233,8 @@ def train_pair(
         settings.cycle_mult,
     )
     ids = np.array(train.clips.ids)
-    rows = []
+    encoders = (media_encoder, text_encoder)
+    rows, best, best_score, best_epoch = [], None, None, None
     for epoch in tqdm(
         range(1, settings.epochs + 1), desc="stage1 epochs", unit="epoch", leave=False
     ):
@@ -215,6 +254,13 @@ def train_pair(
         pair.eval()
         row = {"epoch": epoch, "lr": lr, "train_loss": float(np.mean(losses))}
         row.update(evaluate(pair, valid, settings.batch_size))
+        if test is not None:
+            row.update(evaluate(pair, test, settings.batch_size, "test"))
+        last = epoch == settings.epochs
+        if last or (settings.select == "best_cycle" and schedule.at_cycle_end):
+            score = _selection_score(row)
+            if best_score is None or score > best_score:
+                best, best_score, best_epoch = _snapshot(pair, encoders), score, epoch
         row.update(
             n_train=n,
             n_left_out=len(train.clips.left_out),
@@ -233,7 +279,11 @@ def train_pair(
             row.get("valid_chance_at_1", math.nan),
             row.get("valid_chance_at_5", math.nan),
         )
-    return pair, pd.DataFrame(rows, columns=LOG_COLUMNS)
+    _restore(best, pair, encoders)
+    history = pd.DataFrame(rows, columns=LOG_COLUMNS)
+    history["selected"] = history["epoch"] == best_epoch
+    log.info("kept the model of epoch %d (select: %s)", best_epoch, settings.select)
+    return pair, history
 
 
 def encoder_states(

@@ -94,16 +94,14 @@ def feature_source_args(wildcards):
 
 
 def stage1_inputs(wildcards):
-    """Both splits' media stores (frames or audio) and transcripts, and the pair's tiny models."""
+    """Each split's media stores (frames or audio) and transcripts, and the pair's tiny models."""
     kind = PAIRS[wildcards.pair]
     media = PATHS["frames"] if kind == "vision" else PATHS["audio"]
-    return {
-        "train_media": per_shard(media, "train"),
-        "valid_media": per_shard(media, "valid"),
-        "train_transcripts": PATHS["transcripts"].format(split="train"),
-        "valid_transcripts": PATHS["transcripts"].format(split="valid"),
-        "models": tiny_models_for(kind, "text"),
-    }
+    inputs = {"models": tiny_models_for(kind, "text")}
+    for split in ("train", "valid", "test"):
+        inputs[f"{split}_media"] = per_shard(media, split)
+        inputs[f"{split}_transcripts"] = PATHS["transcripts"].format(split=split)
+    return inputs
 
 
 def stage1_media_encoder(wildcards):
