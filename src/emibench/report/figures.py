@@ -259,8 +259,14 @@ def stage1_curves(logs: list[str | Path], path) -> None:
             zorder=3,
             label="kept (valid R@5)",
         )
-        axes[1].legend(fontsize="small")
-    axes[1].set(ylabel="recall", title="Stage I retrieval (media -> text)", ylim=(0, 1.02))
+    for k, dash in ((1, ":"), (5, "--")):
+        column = f"valid_chance_at_{k}"
+        if column in data.columns:
+            axes[1].axhline(
+                data[column].max(), color="grey", ls=dash, lw=1, label=f"chance R@{k} (valid)"
+            )
+    axes[1].legend(fontsize="x-small", ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    axes[1].set(ylabel="recall", title="Stage I retrieval (media -> text)", ylim=(0, None))
     sns.lineplot(data=data, x="epoch", y="lr", hue="pair", marker="o", ax=axes[2])
     axes[2].set(yscale="log", ylabel="learning rate", title="SGDR schedule")
     _save(fig, path)
