@@ -249,7 +249,7 @@ def stage1_curves(logs: list[str | Path], path) -> None:
     recall["curve"] = recall["curve"].str.replace("_recall_at_", " R@")
     sns.lineplot(data=recall, x="epoch", y="value", hue="pair", style="curve", ax=axes[1])
     if "selected" in data.columns:
-        kept = data[data["selected"].astype(str).str.lower().isin(["true", "1"])]
+        kept = data[_as_bool(data["selected"])]
         axes[1].scatter(
             kept["epoch"],
             kept["valid_recall_at_5"],

@@ -80,7 +80,9 @@ class Stage1Settings:
 
     def __post_init__(self) -> None:
         if self.select not in SELECT:
-            raise ValueError(f"stage1 settings: select must be one of {SELECT}, got {self.select!r}")
+            raise ValueError(
+                f"stage1 settings: select must be one of {SELECT}, got {self.select!r}"
+            )
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Stage1Settings:
@@ -170,19 +172,25 @@ def _selection_score(row: Mapping[str, float]) -> tuple[float, float]:
     )
 
 
-def _snapshot(pair: ContrastivePair, encoders: tuple[torch.nn.Module, ...]) -> list[dict]:
-    """The pair's state and each encoder's trainable parameters, copied."""
-    return [{k: v.detach().clone() for k, v in pair.state_dict().items()}] + [
-        trainable_state(e) for e in encoders
-    ]
+def _snapshot(
+    pair: ContrastivePair, media_encoder: torch.nn.Module, text_encoder: torch.nn.Module
+) -> dict[str, dict]:
+    """The pair's state and the encoders' trainable parameters, copied."""
+    return {
+        "pair": {k: v.detach().clone() for k, v in pair.state_dict().items()},
+        **encoder_states(media_encoder, text_encoder),
+    }
 
 
 def _restore(
-    snapshot: list[dict], pair: ContrastivePair, encoders: tuple[torch.nn.Module, ...]
+    snapshot: dict[str, dict],
+    pair: ContrastivePair,
+    media_encoder: torch.nn.Module,
+    text_encoder: torch.nn.Module,
 ) -> None:
-    pair.load_state_dict(snapshot[0])
-    for encoder, state in zip(encoders, snapshot[1:]):
-        encoder.load_state_dict(state, strict=False)
+    pair.load_state_dict(snapshot["pair"])
+    media_encoder.load_state_dict(snapshot["media"], strict=False)
+    text_encoder.load_state_dict(snapshot["text"], strict=False)
 
 
 @torch.no_grad()
@@ -233,7 +241,6 @@ def train_pair(
         settings.cycle_mult,
     )
     ids = np.array(train.clips.ids)
-    encoders = (media_encoder, text_encoder)
     rows, best, best_score, best_epoch = [], None, None, None
     for epoch in tqdm(
         range(1, settings.epochs + 1), desc="stage1 epochs", unit="epoch", leave=False
@@ -260,7 +267,11 @@ def train_pair(
         if last or (settings.select == "best_cycle" and schedule.at_cycle_end):
             score = _selection_score(row)
             if best_score is None or score > best_score:
-                best, best_score, best_epoch = _snapshot(pair, encoders), score, epoch
+                best, best_score, best_epoch = (
+                    _snapshot(pair, media_encoder, text_encoder),
+                    score,
+                    epoch,
+                )
         row.update(
             n_train=n,
             n_left_out=len(train.clips.left_out),
@@ -279,7 +290,7 @@ def train_pair(
             row.get("valid_chance_at_1", math.nan),
             row.get("valid_chance_at_5", math.nan),
         )
-    _restore(best, pair, encoders)
+    _restore(best, pair, media_encoder, text_encoder)
     history = pd.DataFrame(rows, columns=LOG_COLUMNS)
     history["selected"] = history["epoch"] == best_epoch
     log.info("kept the model of epoch %d (select: %s)", best_epoch, settings.select)
