@@ -8,7 +8,7 @@ from emibench.asr.base import COLUMNS, Transcriber, Transcript
 from emibench.asr.transcribe import AsrSettings, merge_transcripts, transcribe_shard
 from emibench.data.store import SequenceWriter
 from emibench.data.tables import read_table, write_table
-from emibench.media.shard_jobs import settings_from
+from emibench.settings import settings_from
 
 
 class LengthTranscriber(Transcriber):

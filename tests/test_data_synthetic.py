@@ -16,6 +16,7 @@ from emibench.data.synthetic.generate import generate, plan_dataset
 from emibench.data.synthetic.labels import synth_labels
 from emibench.data.synthetic.settings import SynthSettings
 from emibench.emotions import EMOTIONS
+from emibench.settings import settings_from
 
 HEADER = ["Filename", *EMOTIONS]
 SCHEMA = Path(__file__).parents[1] / "config" / "schema" / "synthetic.schema.yaml"
@@ -36,7 +37,7 @@ TINY = {
 def tiny(tmp_path_factory):
     """A tiny synthetic set made with a process pool of two workers."""
     root = tmp_path_factory.mktemp("synthetic") / "root"
-    generate(SynthSettings.from_dict(TINY), root, threads=2)
+    generate(settings_from(SynthSettings, TINY, "synthetic"), root, threads=2)
     return root
 
 
@@ -166,7 +167,7 @@ def test_manifest_meets_the_edge_cases(tiny, latents):
 
 def test_same_seed_same_dataset(tiny, tmp_path):
     again = tmp_path / "again"
-    generate(SynthSettings.from_dict(TINY), again, threads=1)
+    generate(settings_from(SynthSettings, TINY, "synthetic"), again, threads=1)
     for name in (
         "train_split.csv",
         "valid_split.csv",
@@ -176,8 +177,8 @@ def test_same_seed_same_dataset(tiny, tmp_path):
         "phrases.txt",
     ):
         assert (again / name).read_bytes() == (tiny / name).read_bytes(), name
-    other = plan_dataset(SynthSettings.from_dict({**TINY, "seed": 4}))
-    same = plan_dataset(SynthSettings.from_dict(TINY))
+    other = plan_dataset(settings_from(SynthSettings, {**TINY, "seed": 4}, "synthetic"))
+    same = plan_dataset(settings_from(SynthSettings, TINY, "synthetic"))
     assert any(not np.array_equal(a.labels, b.labels) for a, b in zip(other, same))
 
 
@@ -270,14 +271,14 @@ def test_settings_defaults_match_schema():
         assert defaults[key] == value, key
     assert set(schema) - {"threads"} == set(defaults)
     with pytest.raises(ValueError, match="unknown"):
-        SynthSettings.from_dict({"clip": 3})
+        settings_from(SynthSettings, {"clip": 3}, "synthetic")
     with pytest.raises(ValueError, match="duration_s"):
-        SynthSettings.from_dict({"duration_s": [5, 2]})
+        settings_from(SynthSettings, {"duration_s": [5, 2]}, "synthetic")
 
 
 def test_refuses_to_overwrite_a_real_root(tmp_path):
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "00000.mp4").write_bytes(b"real data")
     with pytest.raises(FileExistsError, match="not a synthetic dataset"):
-        generate(SynthSettings.from_dict(TINY), tmp_path)
+        generate(settings_from(SynthSettings, TINY, "synthetic"), tmp_path)
     assert (tmp_path / "raw" / "00000.mp4").read_bytes() == b"real data"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from emibench.features.pooling import (
+from emibench.encoding.pooling import (
     assign_to_steps,
     pool_to_steps,
     uniform_steps,

@@ -10,7 +10,7 @@ from emibench.asr.transcribe import AsrSettings
 from emibench.media.audio import AudioSettings
 from emibench.media.face_crop import FaceSettings
 from emibench.media.frames import FrameSettings
-from emibench.media.shard_jobs import settings_from
+from emibench.settings import settings_from
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "config/schema/preprocess.schema.yaml").read_text())

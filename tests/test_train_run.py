@@ -14,6 +14,7 @@ from emibench.data.store import SequenceWriter
 from emibench.emotions import EMOTIONS
 from emibench.evaluate.run_files import read_predictions
 from emibench.models.registry import build_model
+from emibench.settings import ConfigError, settings_from
 from emibench.train.data import load_run_data
 from emibench.train.trainer import RunSpec, TrainConfig, train_run
 from fake_train_inputs import write_fake_inputs
@@ -195,7 +196,7 @@ def test_long_clips_are_subsampled_and_features_standardised(fake):
 
 
 def test_bad_train_config_names_the_key():
-    with pytest.raises(KeyError, match="epoks"):
-        TrainConfig.from_dict({"epoks": 3})
+    with pytest.raises(ConfigError, match="epoks"):
+        settings_from(TrainConfig, {"epoks": 3}, "train")
     with pytest.raises(ValueError, match="features"):
         RunSpec.from_config("s", "v", 0, {"features": "stage2", "modalities": "V", "model": {}})

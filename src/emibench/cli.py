@@ -12,6 +12,7 @@ import sys
 
 from emibench import __version__
 from emibench.logs import setup_logging
+from emibench.steps import run_step
 
 STAGE_CLIS = (
     "emibench.data.cli",
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     setup_logging(args.verbose)
-    return int(args.func(args) or 0)
+    return run_step(args)
 
 
 if __name__ == "__main__":

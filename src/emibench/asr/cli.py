@@ -6,6 +6,8 @@ import argparse
 import logging
 import time
 
+from emibench.steps import add_compute_options, json_arg
+
 log = logging.getLogger(__name__)
 
 
@@ -28,15 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     transcribe.add_argument("--audio", required=True, help="the shard's audio store (.h5)")
     transcribe.add_argument("--out", required=True, help="output table (.tsv)")
     transcribe.add_argument(
-        "--config", default="{}", help="the preprocess.asr section as one JSON object"
+        "--config", type=json_arg, default={}, help="the preprocess.asr section as one JSON object"
     )
     transcribe.add_argument(
         "--phrases", default="", help="phrase bank (pocketsphinx vocabulary phrase_bank)"
     )
-    transcribe.add_argument(
-        "--device", default="auto", help="torch device for whisper: auto, cpu or cuda"
-    )
-    transcribe.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_compute_options(transcribe)
     transcribe.set_defaults(func=run_transcribe)
 
     merge = sub.add_parser(
@@ -57,18 +56,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     tiny.add_argument("--out", required=True, help="output folder")
     tiny.add_argument("--seed", type=int, default=0, help="initialisation seed")
+    tiny.set_defaults(threads=1)
     tiny.set_defaults(func=run_make_tiny_whisper)
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
     from emibench.asr.transcribe import AsrSettings, make_transcriber, transcribe_shard
-    from emibench.media.shard_jobs import settings_from
+    from emibench.settings import settings_from
 
     settings = settings_from(AsrSettings, args.config, "preprocess.asr")
-    if settings.backend == "whisper":
-        import torch
-
-        torch.set_num_threads(max(1, args.threads))
     start = time.perf_counter()
     transcriber = make_transcriber(settings, args.device, args.phrases or None)
     log.info("transcribe: %s loaded in %.1f s", transcriber.describe(), time.perf_counter() - start)
@@ -88,27 +84,21 @@ def run_transcribe(args: argparse.Namespace) -> int:
 def run_merge(args: argparse.Namespace) -> int:
     from emibench.asr.transcribe import merge_transcripts
 
-    start = time.perf_counter()
     merged = merge_transcripts(args.inputs, args.out)
     counts = merged["status"].value_counts().to_dict()
     log.info(
-        "merge-transcripts: %d clips from %d shards -> %s; status %s; %.1f s",
+        "merge-transcripts: %d clips from %d shards -> %s; status %s",
         len(merged),
         len(args.inputs),
         args.out,
         counts,
-        time.perf_counter() - start,
     )
     return 0
 
 
 def run_make_tiny_whisper(args: argparse.Namespace) -> int:
-    import torch
-
     from emibench.asr.tiny_whisper import make_tiny_whisper
 
-    torch.set_num_threads(1)
-    start = time.perf_counter()
     make_tiny_whisper(args.out, seed=args.seed)
-    log.info("make-tiny-whisper: wrote %s in %.1f s", args.out, time.perf_counter() - start)
+    log.info("make-tiny-whisper: wrote %s", args.out)
     return 0

@@ -116,8 +116,8 @@ def _audio_store(path: Path, n: int, seconds: float = 10.0) -> list[str]:
 
 
 def bench_vision(name, encoder, device, precision, batch, seconds, workdir: Path) -> Figure:
-    from emibench.features.encode import encode_frames
-    from emibench.features.media import MediaReader
+    from emibench.encoding.encode import encode_frames
+    from emibench.encoding.media import MediaReader
 
     store = workdir / f"frames_{encoder.image_size}.h5"
     if not store.exists():
@@ -154,8 +154,8 @@ def bench_vision(name, encoder, device, precision, batch, seconds, workdir: Path
 def bench_audio(name, encoder, device, precision, batch, seconds, workdir: Path) -> Figure:
     import torch
 
-    from emibench.features.encode import encode_waves
-    from emibench.features.media import MediaReader
+    from emibench.encoding.encode import encode_waves
+    from emibench.encoding.media import MediaReader
 
     store = workdir / "audio.h5"
     if not store.exists():
@@ -188,7 +188,7 @@ def bench_audio(name, encoder, device, precision, batch, seconds, workdir: Path)
 def bench_text(name, encoder, device, precision, batch, seconds) -> Figure:
     import torch
 
-    from emibench.features.encode import encode_texts
+    from emibench.encoding.encode import encode_texts
 
     texts = [f"{SENTENCE} number {i}" for i in range(batch)]
     with torch.inference_mode():
@@ -268,7 +268,6 @@ def run(args: argparse.Namespace) -> int:
 
     from emibench.bench.machine import bench_devices, describe_machine
 
-    torch.set_num_threads(args.threads)
     devices = bench_devices(args.devices)
     start = time.perf_counter()
     figures: list[Figure] = []

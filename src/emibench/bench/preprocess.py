@@ -62,13 +62,16 @@ def synthesize(root: Path, n_clips: int, threads: int):
     from emibench.data.synthetic.generate import generate
     from emibench.data.synthetic.settings import SynthSettings
     from emibench.data.tables import write_table
+    from emibench.settings import settings_from
 
-    settings = SynthSettings.from_dict(
+    settings = settings_from(
+        SynthSettings,
         {
             "clips": {"train": n_clips, "valid": 1, "test": 1},
             "subjects": {"train": 4, "valid": 1, "test": 1},
             "edge_cases": False,
-        }
+        },
+        "synthetic",
     )
     latents = generate(settings, root, threads=threads)
     rows = []
@@ -100,7 +103,6 @@ def _timed(step):
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    import torch
 
     from emibench.asr.transcribe import AsrSettings, make_transcriber, transcribe_shard
     from emibench.asr.wer import word_error_rate
@@ -109,9 +111,8 @@ def run(args: argparse.Namespace) -> int:
     from emibench.data.tables import read_table
     from emibench.media.audio import AudioSettings, write_audio_shard
     from emibench.media.frames import FrameSettings, write_frames_shard
-    from emibench.media.shard_jobs import settings_from
+    from emibench.settings import settings_from
 
-    torch.set_num_threads(max(1, args.threads))
     config = _preprocess_config(args.configfile)
     frames_settings = settings_from(FrameSettings, config.get("frames"), "preprocess.frames")
     audio_settings = settings_from(AudioSettings, config.get("audio"), "preprocess.audio")

@@ -200,7 +200,6 @@ def run(args: argparse.Namespace) -> int:
 
     from emibench.bench.machine import bench_devices, describe_machine
 
-    torch.set_num_threads(args.threads)
     devices = bench_devices(args.devices)
     official = parse_dims(args.official_dims)
     start = time.perf_counter()

@@ -4,20 +4,13 @@ data-report, table1."""
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import time
 from collections.abc import Callable
 from functools import wraps
 
+from emibench.steps import json_arg
+
 log = logging.getLogger(__name__)
-
-
-def _json(text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
 
 
 def _user_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -41,15 +34,13 @@ def _synth(args: argparse.Namespace) -> int:
     from emibench.data.layout import check_layout, write_layout_report
     from emibench.data.synthetic.generate import generate
     from emibench.data.synthetic.settings import SynthSettings
+    from emibench.settings import settings_from
 
-    start = time.perf_counter()
-    settings = SynthSettings.from_dict(args.settings)
+    settings = settings_from(SynthSettings, args.settings, "synthetic")
     table = generate(settings, args.root, threads=args.threads)
     if args.layout_report:
         write_layout_report(check_layout(args.root), args.layout_report)
-    log.info(
-        "synth done: %d clips in %s, %.1f s", len(table), args.root, time.perf_counter() - start
-    )
+    log.info("synth done: %d clips in %s", len(table), args.root)
     return 0
 
 
@@ -57,14 +48,12 @@ def _synth(args: argparse.Namespace) -> int:
 def _check_dataset(args: argparse.Namespace) -> int:
     from emibench.data.layout import check_layout, write_layout_report
 
-    start = time.perf_counter()
     report = check_layout(args.root)
     write_layout_report(report, args.output)
     log.info(
-        "check-dataset done: %d clips, %d warning(s), %.1f s",
+        "check-dataset done: %d clips, %d warning(s)",
         sum(s["clips"] for s in report["splits"].values()),
         len(report["warnings"]),
-        time.perf_counter() - start,
     )
     return 0
 
@@ -74,7 +63,6 @@ def _download(args: argparse.Namespace) -> int:
     from emibench.data.download import download_archives
     from emibench.data.layout import check_layout, write_layout_report
 
-    start = time.perf_counter()
     spec = args.download or {}
     paths = download_archives(
         args.root,
@@ -84,12 +72,7 @@ def _download(args: argparse.Namespace) -> int:
     )
     report = check_layout(args.root)
     write_layout_report(report, args.output)
-    log.info(
-        "download done: %d archive(s), %d warning(s), %.1f s",
-        len(paths),
-        len(report["warnings"]),
-        time.perf_counter() - start,
-    )
+    log.info("download done: %d archive(s), %d warning(s)", len(paths), len(report["warnings"]))
     return 0
 
 
@@ -98,15 +81,13 @@ def _manifest(args: argparse.Namespace) -> int:
     from emibench.data.manifest import build_manifest
     from emibench.data.tables import write_table
 
-    start = time.perf_counter()
     manifest = build_manifest(args.root, args.shards, threads=args.threads)
     write_table(manifest, args.output)
     log.info(
-        "manifest done: %d clips, %d broken, written to %s, %.1f s",
+        "manifest done: %d clips, %d broken, written to %s",
         len(manifest),
         int((manifest["status"] == "broken").sum()),
         args.output,
-        time.perf_counter() - start,
     )
     return 0
 
@@ -118,14 +99,11 @@ def _data_report(args: argparse.Namespace) -> int:
     from emibench.data.data_report import data_report
     from emibench.data.tables import read_table
 
-    start = time.perf_counter()
     manifest = read_table(args.manifest)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(data_report(manifest, args.dataset))
-    log.info(
-        "data-report done: %d clips, %s, %.1f s", len(manifest), out, time.perf_counter() - start
-    )
+    log.info("data-report done: %d clips, %s", len(manifest), out)
     return 0
 
 
@@ -136,19 +114,13 @@ def _table1(args: argparse.Namespace) -> int:
     from emibench.data.table1 import build_table1, table1_markdown
     from emibench.data.tables import read_table, write_table
 
-    start = time.perf_counter()
     table = build_table1(read_table(args.manifest), paper_reference=args.paper_reference)
     write_table(table, args.csv)
     md = Path(args.md)
     md.parent.mkdir(parents=True, exist_ok=True)
     md.write_text(table1_markdown(table, args.dataset))
     total = table[table["split"] == "total"].iloc[0]
-    log.info(
-        "table1 done: %s, %d samples, %.1f s",
-        total["duration"],
-        total["samples"],
-        time.perf_counter() - start,
-    )
+    log.info("table1 done: %s, %d samples", total["duration"], total["samples"])
     return 0
 
 
@@ -163,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--root", required=True, help="dataset root to write")
     p.add_argument(
-        "--settings", type=_json, default={}, help="the config section 'synthetic' as JSON"
+        "--settings", type=json_arg, default={}, help="the config section 'synthetic' as JSON"
     )
     p.add_argument(
         "--threads", type=int, default=1, help="worker processes drawing and encoding clips"
@@ -191,7 +163,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", required=True, help="dataset root to unpack into")
     p.add_argument(
         "--download",
-        type=_json,
+        type=json_arg,
         default={},
         help='config dataset.download as JSON: {"archives": [{"url", "sha256", "dest"}], '
         '"user_env", "password_env"}',
@@ -209,7 +181,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", required=True, help="dataset root")
     p.add_argument(
         "--shards",
-        type=_json,
+        type=json_arg,
         required=True,
         help='shards per split as JSON, e.g. {"train": 4, "valid": 2, "test": 2}',
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import time
+
+from emibench.steps import json_arg
 
 log = logging.getLogger(__name__)
 
@@ -22,24 +22,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out-dir", required=True, help="folder that receives clip/ and wav2vec2/")
     parser.add_argument(
         "--spec",
-        default="{}",
+        type=json_arg,
+        default={},
         help='JSON: {"seed": 0, "clip": {image_size, patch_size, width, layers, heads, embed_dim}, '
         '"wav2vec2": {hidden_size, layers, heads, intermediate_size, conv_dim}} (config encoders.tiny)',
     )
-    parser.set_defaults(func=_make_tiny_models)
+    parser.set_defaults(func=_make_tiny_models, threads=1)
 
 
 def _make_tiny_models(args: argparse.Namespace) -> int:
-    import torch
-
     from emibench.encoders.tiny import make_tiny_models
 
-    torch.set_num_threads(1)
-    start = time.perf_counter()
-    paths = make_tiny_models(args.out_dir, json.loads(args.spec))
-    log.info(
-        "done: tiny models %s in %.1f s",
-        ", ".join(str(p) for p in paths.values()),
-        time.perf_counter() - start,
-    )
+    paths = make_tiny_models(args.out_dir, args.spec)
+    log.info("done: tiny models %s", ", ".join(str(p) for p in paths.values()))
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_fuse(args: argparse.Namespace) -> int:
     from emibench.evaluate.fusion import fuse_runs
 
-    start = time.perf_counter()
     names = {
         "system": args.system,
         "variant": args.variant,
@@ -61,13 +59,12 @@ def run_fuse(args: argparse.Namespace) -> int:
     }
     metrics = fuse_runs(args.members, args.out_dir, names, args.manifest, args.test_labels)
     log.info(
-        "done: fused %d runs into %s/%s seed %d, valid mean Pearson %.4f, %.1f s",
+        "done: fused %d runs into %s/%s seed %d, valid mean Pearson %.4f",
         len(args.members),
         args.system,
         args.variant,
         args.seed,
         metrics["splits"]["valid"]["mean_pearson"],
-        time.perf_counter() - start,
     )
     return 0
 
@@ -75,15 +72,13 @@ def run_fuse(args: argparse.Namespace) -> int:
 def run_submit(args: argparse.Namespace) -> int:
     from emibench.evaluate.submission import write_submission
 
-    start = time.perf_counter()
     info = write_submission(args.runs, args.manifest, args.out, args.info or None)
     log.info(
-        "done: %s submission from variant %s (%d seeds), %d test clips (%d broken), %.1f s",
+        "done: %s submission from variant %s (%d seeds), %d test clips (%d broken)",
         info["system"],
         info["variant"],
         len(info["runs"]),
         info["n_test_clips"],
         info["n_broken_test_clips"],
-        time.perf_counter() - start,
     )
     return 0

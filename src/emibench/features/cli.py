@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import logging
-import time
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-log = logging.getLogger(__name__)
+from emibench.steps import add_compute_options, json_arg
 
-# keys of config section features that are not extraction settings
-WORKFLOW_KEYS = ("official_source", "job_per")
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,38 +41,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--visual-out", required=True, nargs="+", help="each shard's visual output")
     parser.add_argument("--audio-out", required=True, nargs="+", help="each shard's audio output")
     parser.add_argument("--text-out", required=True, nargs="+", help="each shard's text output")
-    parser.add_argument("--settings", default="{}", help="JSON: config section features")
+    parser.add_argument(
+        "--settings", type=json_arg, default={}, help="JSON: config section features"
+    )
     official = parser.add_argument_group("official feature set")
     official.add_argument(
         "--dataset-root", default="", help="dataset root (organiser vit/ and wav2vec2/)"
     )
-    official.add_argument("--vision", default="", help="JSON spec of the baseline vision encoder")
     official.add_argument(
-        "--audio-encoder", default="", help="JSON spec of the baseline audio encoder"
+        "--vision", type=json_arg, default=None, help="JSON spec of the baseline vision encoder"
     )
-    official.add_argument("--text", default="", help="JSON spec of the frozen text encoder")
+    official.add_argument(
+        "--audio-encoder",
+        type=json_arg,
+        default=None,
+        help="JSON spec of the baseline audio encoder",
+    )
+    official.add_argument(
+        "--text", type=json_arg, default=None, help="JSON spec of the frozen text encoder"
+    )
     stage1 = parser.add_argument_group("stage1 feature set")
     stage1.add_argument("--visual-ckpt", default="", help="vision_text Stage I checkpoint")
     stage1.add_argument("--audio-ckpt", default="", help="audio_text Stage I checkpoint")
     stage1.add_argument(
         "--text-ckpt", default="", help="the Stage I checkpoint whose text side is stored"
     )
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_compute_options(parser)
     parser.set_defaults(func=_features)
-
-
-def extract_settings(values: Mapping[str, Any]):
-    """``ExtractSettings`` from config section ``features`` (minus its workflow keys)."""
-    from emibench.features.extract import ExtractSettings
-
-    known = {f.name for f in dataclasses.fields(ExtractSettings)}
-    unknown = set(values) - known - set(WORKFLOW_KEYS)
-    if unknown:
-        raise KeyError(
-            f"features settings: unknown keys {sorted(unknown)}; known: {sorted(known | set(WORKFLOW_KEYS))}"
-        )
-    return ExtractSettings(**{k: v for k, v in values.items() if k in known})
 
 
 def _required(args: argparse.Namespace, *names: str) -> None:
@@ -108,12 +99,12 @@ def _official_sources(args: argparse.Namespace, settings: Mapping[str, Any], dev
             )
         else:
             _required(args, spec_arg)
-            encoder = load_encoder(
-                kind, json.loads(getattr(args, spec_arg)), f"encoders.baseline_{kind}"
-            ).to(device)
+            encoder = load_encoder(kind, getattr(args, spec_arg), f"encoders.baseline_{kind}").to(
+                device
+            )
             sources[modality] = Source(encoder=encoder, label=encoder.name)
         log.info("official %s features from %s", modality, sources[modality].label)
-    text = load_encoder("text", json.loads(args.text)).to(device)
+    text = load_encoder("text", args.text).to(device)
     sources["text"] = Source(encoder=text, label=text.name)
     return sources
 
@@ -147,17 +138,14 @@ def _stage1_sources(args: argparse.Namespace, device) -> dict:
 
 
 def _features(args: argparse.Namespace) -> int:
-    import torch
-
     from emibench.data.tables import read_table
     from emibench.devices import resolve_device
+    from emibench.encoding.media import MediaReader, read_transcripts, shard_ids
+    from emibench.encoding.settings import extract_settings
     from emibench.features.extract import extract_shard
-    from emibench.features.media import MediaReader, read_transcripts, shard_ids
 
-    start = time.perf_counter()
-    torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    values = json.loads(args.settings)
+    values = args.settings
     settings = extract_settings(values)
     per_shard = [
         args.frames,
@@ -199,13 +187,12 @@ def _features(args: argparse.Namespace) -> int:
         present.update(summary.present)
         missing.update(summary.missing)
     log.info(
-        "done: %s features of %s shard(s) %s, %d clips; present %s, missing %s; %.1f s",
+        "done: %s features of %s shard(s) %s, %d clips; present %s, missing %s",
         args.featset,
         args.split,
         " ".join(f"{s:02d}" for s in args.shard),
         n_clips,
         dict(present),
         dict(missing),
-        time.perf_counter() - start,
     )
     return 0

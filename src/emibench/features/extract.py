@@ -4,7 +4,7 @@ One job writes a shard's three modality stores of one feature set (fewer job sta
 encoders are loaded once). What each store holds:
 
 - visual: (T, D) per frame at the frame rate, T = the frames store's frame count.
-- audio: (T, D) pooled onto the visual time base (see ``features.pooling``); extra ``raw``
+- audio: (T, D) pooled onto the visual time base (see ``encoding.pooling``); extra ``raw``
   (T_a, D) at the encoder's native rate (about 50 frames/s) when ``keep_raw_audio``.
 - text: (L, D) token features of the transcript (row 0 is CLS); extra ``cls`` (D,).
 
@@ -28,10 +28,11 @@ import torch
 from tqdm import tqdm
 
 from emibench.data.store import SequenceWriter
-from emibench.features.encode import encode_frames, encode_texts, encode_waves
-from emibench.features.media import Item, MediaReader, group_by_rows, prefetch, text_of
+from emibench.encoding.encode import encode_frames, encode_texts, encode_waves
+from emibench.encoding.media import Item, MediaReader, group_by_rows, prefetch, text_of
+from emibench.encoding.pooling import pool_to_steps, uniform_times
+from emibench.encoding.settings import ExtractSettings
 from emibench.features.official import ORGANISER_DIRS, organiser_path, read_organiser_features
-from emibench.features.pooling import pool_to_steps, uniform_times
 
 log = logging.getLogger(__name__)
 
@@ -56,19 +57,6 @@ class Source:
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.head is None else self.head(x)
-
-
-@dataclass
-class ExtractSettings:
-    """Batching and precision of extraction (config section ``features``)."""
-
-    batch_size: int = 64
-    audio_batch_size: int = 8
-    audio_window_s: float = 20.0
-    text_batch_size: int = 64
-    keep_raw_audio: bool = True
-    precision: str = "auto"
-    prefetch: int = 2
 
 
 @dataclass

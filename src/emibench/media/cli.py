@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from emibench.steps import json_arg
+
 log = logging.getLogger(__name__)
 
 
@@ -18,7 +20,10 @@ def _shard_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", required=True, type=int, help="shard number within the split")
     parser.add_argument("--out", required=True, help="output store (.h5)")
     parser.add_argument(
-        "--config", default="{}", help="settings as one JSON object (the config section)"
+        "--config",
+        type=json_arg,
+        default={},
+        help="settings as one JSON object (the config section)",
     )
 
 
@@ -50,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_frames(args: argparse.Namespace) -> int:
     from emibench.media.frames import FrameSettings, write_frames_shard
-    from emibench.media.shard_jobs import settings_from
+    from emibench.settings import settings_from
 
     settings = settings_from(FrameSettings, args.config, "preprocess.frames")
     log.info(
@@ -70,7 +75,7 @@ def run_frames(args: argparse.Namespace) -> int:
 
 def run_audio(args: argparse.Namespace) -> int:
     from emibench.media.audio import AudioSettings, write_audio_shard
-    from emibench.media.shard_jobs import settings_from
+    from emibench.settings import settings_from
 
     settings = settings_from(AudioSettings, args.config, "preprocess.audio")
     log.info(

@@ -7,15 +7,12 @@ summary line: clips done, missing or failed, notable cases counted by kind, seco
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import time
-import typing
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
@@ -25,33 +22,6 @@ from emibench.data.tables import read_table
 log = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = ("id", "split", "shard", "video_path", "audio_path", "status", "reason")
-
-T = TypeVar("T")
-
-
-def settings_from(cls: type[T], value: Mapping[str, Any] | str | None, section: str) -> T:
-    """Build a settings dataclass from a mapping or a JSON string; unknown keys are errors.
-
-    Nested dataclass fields are built from nested mappings. ``section`` names the config section in
-    error messages (``preprocess.frames``).
-    """
-    if isinstance(value, str):
-        value = json.loads(value) if value.strip() else {}
-    value = dict(value or {})
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(value) - set(fields))
-    if unknown:
-        raise ValueError(f"{section}: unknown key(s) {unknown}; known: {sorted(fields)}")
-    types = typing.get_type_hints(cls)
-    kwargs = {}
-    for name, item in value.items():
-        if dataclasses.is_dataclass(types[name]) and isinstance(item, Mapping):
-            item = settings_from(types[name], item, f"{section}.{name}")
-        kwargs[name] = item
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{section}: {err}") from err
 
 
 def shard_rows(manifest: str | Path, split: str, shard: int) -> pd.DataFrame:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import time
 from pathlib import Path
+
+from emibench.steps import json_arg
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", required=True, help="output: the long results table (.tsv)")
     p.add_argument("--metrics", required=True, help="output: the summary metrics JSON")
     p.add_argument(
-        "--config", default="{}", help="JSON: the report config section (its tables name the rows)"
+        "--config",
+        type=json_arg,
+        required=True,
+        help="JSON: the report config section (its tables name the rows)",
     )
     p.set_defaults(func=_collect)
 
@@ -102,7 +106,7 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--latents", default="", help="the synthetic generator's latents.csv (oracle, conditions)"
     )
-    p.add_argument("--config", default="{}", help="JSON: the report config section")
+    p.add_argument("--config", type=json_arg, required=True, help="JSON: the report config section")
 
 
 def _inputs(args: argparse.Namespace, splits: list[str] | None = None):
@@ -111,8 +115,8 @@ def _inputs(args: argparse.Namespace, splits: list[str] | None = None):
     from emibench.data.tables import read_table
     from emibench.report.collect import read_labels
 
-    cfg = json.loads(args.config)
-    splits = splits or cfg.get("splits", ["valid", "test"])
+    cfg = args.config
+    splits = splits or cfg["splits"]
     labels = {s: read_labels(s, args.manifest, args.test_labels or None) for s in splits}
     return cfg, read_table(args.results), labels
 
@@ -121,21 +125,18 @@ def _collect(args: argparse.Namespace) -> int:
     from emibench.data.tables import write_table
     from emibench.report.collect import collect_runs, summary_metrics
 
-    start = time.perf_counter()
-    cfg = json.loads(args.config)
     results = collect_runs(args.runs)
     write_table(results, args.results)
-    rows = {name: body.get("rows", []) for name, body in cfg.get("tables", {}).items()}
+    rows = {name: body["rows"] for name, body in args.config["tables"].items()}
     Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)
     Path(args.metrics).write_text(json.dumps(summary_metrics(results, rows), indent=2) + "\n")
     n_pairs = len(results[["system", "variant"]].drop_duplicates())
     log.info(
-        "done: %d runs (%d system/variant pairs) -> %s, %s; 0 failed; %.1f s",
+        "done: %d runs (%d system/variant pairs) -> %s, %s; 0 failed",
         len(args.runs),
         n_pairs,
         args.results,
         args.metrics,
-        time.perf_counter() - start,
     )
     return 0
 
@@ -149,18 +150,17 @@ def _tables(args: argparse.Namespace) -> int:
         table1_latex,
     )
 
-    start = time.perf_counter()
     cfg, results, labels = _inputs(args)
     builder = TableBuilder(
         results,
-        parse_tables(cfg.get("tables", {})),
+        parse_tables(cfg["tables"]),
         labels,
-        BootstrapSettings(**cfg.get("bootstrap", {})),
-        cfg.get("splits", ["valid", "test"]),
-        per_emotion_rows=cfg.get("per_emotion_rows", "systems"),
-        primary_split=cfg.get("split", "valid"),
+        BootstrapSettings(**cfg["bootstrap"]),
+        cfg["splits"],
+        per_emotion_rows=cfg["per_emotion_rows"],
+        primary_split=cfg["split"],
         latents=args.latents or None,
-        digits=cfg.get("digits", 3),
+        digits=cfg["digits"],
     )
     for path in args.outputs:
         name = Path(path).stem
@@ -172,9 +172,7 @@ def _tables(args: argparse.Namespace) -> int:
         else:
             builder.write(name, path)
         log.info("wrote %s", path)
-    log.info(
-        "done: %d table files; 0 failed; %.1f s", len(args.outputs), time.perf_counter() - start
-    )
+    log.info("done: %d table files; 0 failed", len(args.outputs))
     return 0
 
 
@@ -182,19 +180,18 @@ def _figures(args: argparse.Namespace) -> int:
     from emibench.report import figures
     from emibench.report.tables import PER_EMOTION, parse_tables
 
-    start = time.perf_counter()
-    split = json.loads(args.config).get("split", "valid")
+    split = args.config["split"]
     cfg, results, labels = _inputs(args, [split])
-    specs = parse_tables(cfg.get("tables", {}))
-    systems = specs[cfg.get("per_emotion_rows", "systems")]
-    fig_cfg = cfg.get("figures", {})
+    specs = parse_tables(cfg["tables"])
+    systems = specs[cfg["per_emotion_rows"]]
+    fig_cfg = cfg["figures"]
     csvs = {Path(p).stem: p for p in args.tables}
     for path in args.outputs:
         name = Path(path).stem
         if name == "per_emotion":
             figures.per_emotion(results, systems, csvs[PER_EMOTION], split, path)
         elif name == "modality_ablation":
-            chosen = [specs[t] for t in fig_cfg.get("ablation_tables", ["table2", "table3"])]
+            chosen = [specs[t] for t in fig_cfg["ablation_tables"]]
             figures.modality_ablation(results, chosen, csvs, split, path)
         elif name == "scatter":
             figures.scatter(
@@ -203,12 +200,12 @@ def _figures(args: argparse.Namespace) -> int:
                 labels[split],
                 split,
                 path,
-                fig_cfg.get("scatter_max_points", 3000),
+                fig_cfg["scatter_max_points"],
             )
         elif name == "stage1_curves":
             figures.stage1_curves(args.stage1_logs, path)
         elif name == "fusion_weights":
-            fusion = fig_cfg.get("fusion", {"system": "dscmn", "variant": "VAT"})
+            fusion = fig_cfg["fusion"]
             figures.fusion_weights(
                 results,
                 fusion["system"],
@@ -216,7 +213,7 @@ def _figures(args: argparse.Namespace) -> int:
                 split,
                 args.manifest,
                 args.latents or None,
-                fig_cfg.get("snr_bins_db", [10, 20]),
+                fig_cfg["snr_bins_db"],
                 path,
             )
         else:
@@ -224,24 +221,22 @@ def _figures(args: argparse.Namespace) -> int:
                 f"{path}: unknown figure {name!r}; figures: {', '.join(figures.FIGURES)}"
             )
         log.info("wrote %s", path)
-    log.info("done: %d figures; 0 failed; %.1f s", len(args.outputs), time.perf_counter() - start)
+    log.info("done: %d figures; 0 failed", len(args.outputs))
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
     from emibench.report.report import execute_notebook, export_html, parse_parameters
 
-    start = time.perf_counter()
     params = parse_parameters(args.parameter)
     execute_notebook(
         args.notebook, args.out_notebook, params, kernel=args.kernel, timeout_s=args.timeout
     )
     size = export_html(args.out_notebook, args.html)
     log.info(
-        "done: report %s (%.0f kB), notebook %s; 0 failed; %.1f s",
+        "done: report %s (%.0f kB), notebook %s; 0 failed",
         args.html,
         size / 1024,
         args.out_notebook,
-        time.perf_counter() - start,
     )
     return 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import time
+
+from emibench.steps import add_compute_options, json_arg
 
 log = logging.getLogger(__name__)
 
@@ -39,115 +39,52 @@ def register(sub: argparse._SubParsersAction) -> None:
         )
     parser.add_argument(
         "--media-encoder",
+        type=json_arg,
         required=True,
         help="JSON spec of the media encoder (encoders.vision/audio)",
     )
     parser.add_argument(
-        "--text-encoder", required=True, help="JSON spec of the text encoder (encoders.text)"
+        "--text-encoder",
+        type=json_arg,
+        required=True,
+        help="JSON spec of the text encoder (encoders.text)",
     )
-    parser.add_argument("--settings", default="{}", help="JSON: config section stage1")
+    parser.add_argument("--settings", type=json_arg, default={}, help="JSON: config section stage1")
     parser.add_argument(
-        "--extract", default="{}", help="JSON: config section features (batch sizes, precision)"
+        "--extract",
+        type=json_arg,
+        default={},
+        help="JSON: config section features (batch sizes, precision)",
     )
     parser.add_argument("--checkpoint", required=True, help="output checkpoint (.pt)")
     parser.add_argument("--log", required=True, help="output per-epoch log (.tsv)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_compute_options(parser)
     parser.set_defaults(func=_stage1)
 
 
-def _ids(media, transcripts) -> list[str]:
-    reader = media.frames if media.frames is not None else media.audio
-    return sorted(set(transcripts.index) | set(reader.ids()))
-
-
 def _stage1(args: argparse.Namespace) -> int:
-    import torch
-
-    from emibench.data.tables import write_table
     from emibench.devices import resolve_device
-    from emibench.encoders.registry import load_encoder
-    from emibench.features.cli import extract_settings
-    from emibench.features.media import MediaReader, read_transcripts
-    from emibench.stage1.checkpoint import save_checkpoint
-    from emibench.stage1.data import ENCODER_KIND, PAIRS, select_clips
-    from emibench.stage1.train import Stage1Settings, build_side, encoder_states, train_pair
-
-    start = time.perf_counter()
-    torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    settings = Stage1Settings.from_dict(json.loads(args.settings))
-    extract = extract_settings(json.loads(args.extract))
-    modality = PAIRS[args.pair]
-    kind = ENCODER_KIND[modality]
-    media_spec, text_spec = json.loads(args.media_encoder), json.loads(args.text_encoder)
-    media_encoder = load_encoder(kind, media_spec).to(device)
-    text_encoder = load_encoder("text", text_spec).to(device)
+    from emibench.encoding.settings import extract_settings
+    from emibench.settings import ConfigError, settings_from
+    from emibench.stage1.run import align_pair
+    from emibench.stage1.train import Stage1Settings
 
     if (args.test_media is None) != (args.test_transcripts is None):
-        raise SystemExit("stage1: give both --test-media and --test-transcripts, or neither")
-    sides = {}
-    for split in ("train", "valid", "test"):
-        paths = getattr(args, f"{split}_media")
-        if paths is None:
-            continue
-        reader = MediaReader(frames=paths) if modality == "visual" else MediaReader(audio=paths)
-        transcripts = read_transcripts(getattr(args, f"{split}_transcripts"))
-        clips = select_clips(_ids(reader, transcripts), reader, transcripts, modality)
-        log.info(
-            "%s %s: %d clips pair up, %d left out %s",
-            args.pair,
-            split,
-            len(clips.ids),
-            len(clips.left_out),
-            clips.reasons(),
-        )
-        sides[split] = build_side(
-            clips, media_encoder, text_encoder, reader, modality, settings, extract, split
-        )
-
-    pair, history = train_pair(
-        sides["train"],
-        sides["valid"],
-        media_encoder,
-        text_encoder,
-        settings,
-        device,
-        test=sides.get("test"),
-    )
-    kept = history[history["selected"]].iloc[0]
-    write_table(history, args.log)
-    save_checkpoint(
-        args.checkpoint,
-        pair=args.pair,
-        media_kind=kind,
-        encoders={"media": media_spec, "text": text_spec},
-        train_layers=settings.train_layers,
-        segments=settings.segments,
-        head=settings.head(),
-        pair_state={k: v.cpu() for k, v in pair.state_dict().items()},
-        encoder_state=encoder_states(media_encoder, text_encoder),
-        history=history.to_dict("records"),
-        selected_epoch=int(kept["epoch"]),
-        settings=vars(settings),
-        left_out={s: sides[s].clips.left_out for s in sides},
-    )
-    log.info(
-        "done: stage1 %s, %d epochs, %d train clips (%d left out), kept epoch %d: valid R@1 %.3f "
-        "R@5 %.3f (chance %.3f / %.3f), test R@1 %.3f R@5 %.3f (chance %.3f / %.3f), %.1f s",
+        raise ConfigError("stage1: give both --test-media and --test-transcripts, or neither")
+    inputs = {
+        split: (getattr(args, f"{split}_media"), getattr(args, f"{split}_transcripts"))
+        for split in ("train", "valid", "test")
+        if getattr(args, f"{split}_media") is not None
+    }
+    align_pair(
         args.pair,
-        len(history),
-        kept["n_train"],
-        kept["n_left_out"],
-        kept["epoch"],
-        kept["valid_recall_at_1"],
-        kept["valid_recall_at_5"],
-        kept["valid_chance_at_1"],
-        kept["valid_chance_at_5"],
-        kept["test_recall_at_1"],
-        kept["test_recall_at_5"],
-        kept["test_chance_at_1"],
-        kept["test_chance_at_5"],
-        time.perf_counter() - start,
+        inputs,
+        args.media_encoder,
+        args.text_encoder,
+        settings_from(Stage1Settings, args.settings, "stage1"),
+        extract_settings(args.extract),
+        resolve_device(args.device),
+        args.checkpoint,
+        args.log,
     )
     return 0

@@ -18,9 +18,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from emibench.features.encode import encode_frames, encode_texts, encode_waves
-from emibench.features.extract import ExtractSettings
-from emibench.features.media import Item, MediaReader, group_by_rows, prefetch, text_of
+from emibench.encoding.encode import encode_frames, encode_texts, encode_waves
+from emibench.encoding.media import Item, MediaReader, group_by_rows, prefetch, text_of
+from emibench.encoding.settings import ExtractSettings
 from emibench.models.pooling import segment_means
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ among the SGDR cycle ends (where the learning rate reaches ``lr_min``) and the l
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import time
@@ -24,7 +23,8 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from emibench.features.extract import ExtractSettings
+from emibench.encoding.settings import ExtractSettings
+from emibench.settings import ConfigError
 from emibench.stage1.checkpoint import freeze_except_tail, trainable_state
 from emibench.stage1.data import MediaSegments, PairClips, TextCLS
 from emibench.stage1.model import ContrastivePair
@@ -80,19 +80,7 @@ class Stage1Settings:
 
     def __post_init__(self) -> None:
         if self.select not in SELECT:
-            raise ValueError(
-                f"stage1 settings: select must be one of {SELECT}, got {self.select!r}"
-            )
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> Stage1Settings:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise KeyError(
-                f"stage1 settings: unknown keys {sorted(unknown)}; known: {sorted(known)}"
-            )
-        return cls(**values)
+            raise ConfigError(f"stage1.select must be one of {SELECT}, got {self.select!r}")
 
     def head(self) -> dict[str, Any]:
         return {

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import time
+
+from emibench.steps import add_compute_options, json_arg
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, required=True, help="seed for python, numpy and torch")
     p.add_argument(
         "--config",
+        type=json_arg,
         required=True,
         help='resolved run config as JSON: {"features", "modalities", "model": {...}, "train": {...}}',
     )
@@ -33,27 +34,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text", nargs="*", default=[], help="text feature shards of every split")
     p.add_argument("--test-labels", default="", help="test labels CSV; empty when hidden")
     p.add_argument("--out-dir", required=True, help="the run folder to write")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="torch device")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_compute_options(p)
     p.set_defaults(func=run_train)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    import torch
-
     from emibench.devices import resolve_device
     from emibench.logs import timed
     from emibench.models.inputs import parse_modalities
     from emibench.train.data import load_run_data
     from emibench.train.trainer import RunSpec, train_run
 
-    start = time.perf_counter()
-    torch.set_num_threads(args.threads)
-    try:
-        config = json.loads(args.config)
-    except json.JSONDecodeError as err:
-        raise SystemExit(f"--config is not valid JSON: {err}") from None
-    spec = RunSpec.from_config(args.system, args.variant, args.seed, config)
+    spec = RunSpec.from_config(args.system, args.variant, args.seed, args.config)
     given = {"V": args.visual, "A": args.audio, "T": args.text}
     used = parse_modalities(spec.modalities)
     unexpected = [m for m, paths in given.items() if paths and m not in used]
@@ -75,7 +67,7 @@ def run_train(args: argparse.Namespace) -> int:
     valid = metrics["splits"]["valid"]["mean_pearson"]
     test = metrics["splits"].get("test", {}).get("mean_pearson")
     log.info(
-        "done: %s/%s seed %d, valid mean Pearson %.4f%s, best epoch %d of %d, %.1f s",
+        "done: %s/%s seed %d, valid mean Pearson %.4f%s, best epoch %d of %d",
         spec.system,
         spec.variant,
         spec.seed,
@@ -83,6 +75,5 @@ def run_train(args: argparse.Namespace) -> int:
         "" if test is None else f", test {test:.4f}",
         metrics["best_epoch"],
         metrics["epochs_run"],
-        time.perf_counter() - start,
     )
     return 0

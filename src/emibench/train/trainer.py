@@ -37,6 +37,7 @@ from emibench.evaluate.run_files import (
 )
 from emibench.models.inputs import parse_modalities
 from emibench.models.registry import build_model
+from emibench.settings import ConfigError, settings_from
 from emibench.train.data import RunData
 from emibench.train.ema import EMA
 from emibench.train.seed import seed_everything
@@ -68,20 +69,13 @@ class TrainConfig:
     bucket: bool = True
     eval_batch_size: int = 64
 
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise KeyError(f"train config: unknown key(s) {unknown}; known: {sorted(names)}")
-        cfg = cls(**values)
-        if cfg.optimizer not in OPTIMIZERS or cfg.scheduler not in SCHEDULERS:
-            raise ValueError(
-                f"train config: optimizer in {OPTIMIZERS}, scheduler in {SCHEDULERS}; got {cfg.optimizer}, {cfg.scheduler}"
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS or self.scheduler not in SCHEDULERS:
+            raise ConfigError(
+                f"optimizer in {OPTIMIZERS}, scheduler in {SCHEDULERS}; got {self.optimizer}, {self.scheduler}"
             )
-        if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.patience < 1:
-            raise ValueError("train config: epochs, batch_size and patience must be >= 1")
-        return cfg
+        if self.epochs < 1 or self.batch_size < 1 or self.patience < 1:
+            raise ConfigError("epochs, batch_size and patience must be >= 1")
 
 
 @dataclass
@@ -99,16 +93,15 @@ class RunSpec:
     @classmethod
     def from_config(cls, system: str, variant: str, seed: int, config: dict) -> RunSpec:
         """From the resolved run config ``{features, modalities, model, train}``."""
+        where = f"run config of {system}/{variant}"
         unknown = sorted(set(config) - {"features", "modalities", "model", "train"})
         if unknown:
-            raise KeyError(f"run config of {system}/{variant}: unknown key(s) {unknown}")
+            raise ConfigError(f"{where}: unknown key(s) {unknown}")
         for key in ("features", "modalities", "model"):
             if key not in config:
-                raise KeyError(f"run config of {system}/{variant}: missing key {key!r}")
+                raise ConfigError(f"{where}: missing key {key!r}")
         if config["features"] not in FEATURE_SETS:
-            raise ValueError(
-                f"run config of {system}/{variant}: features {config['features']!r} not in {FEATURE_SETS}"
-            )
+            raise ConfigError(f"{where}: features {config['features']!r} not in {FEATURE_SETS}")
         parse_modalities(config["modalities"])
         return cls(
             system,
@@ -117,7 +110,7 @@ class RunSpec:
             config["features"],
             config["modalities"],
             dict(config["model"]),
-            TrainConfig.from_dict(config.get("train", {})),
+            settings_from(TrainConfig, config.get("train", {}), f"{where}: train"),
         )
 
 

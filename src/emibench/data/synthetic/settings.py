@@ -2,7 +2,7 @@
 
 The defaults here are the schema's defaults (``config/schema/synthetic.schema.yaml``; a test keeps
 the two equal). The CLI receives the section as one JSON argument and builds a
-:class:`SynthSettings` from it with :meth:`SynthSettings.from_dict`.
+:class:`SynthSettings` from it with ``emibench.settings.settings_from``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emibench.emotions import SPLITS
+from emibench.settings import ConfigError
 
 
 @dataclass(frozen=True)
@@ -53,32 +54,14 @@ class SynthSettings:
     )
     edge_cases: bool = True
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any] | None) -> SynthSettings:
-        """Settings from a config dict; keys left out keep their defaults, unknown keys fail."""
-        values = dict(values or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"synthetic settings: unknown key(s) {unknown}; known: {sorted(known)}"
-            )
-        default = cls()
-        for key in ("clips", "subjects", "nonzero_share", "signal"):
-            if key in values:
-                values[key] = {**getattr(default, key), **values[key]}
-        for key in ("duration_s", "fps", "frame_size", "snr_db", "voices"):
-            if key in values:
-                values[key] = tuple(values[key])
-        settings = cls(**values)
-        settings.validate()
-        return settings
+    def __post_init__(self) -> None:
+        self.validate()
 
     def validate(self) -> None:
-        """Raise ValueError naming the key of the first inconsistent setting."""
+        """Raise ConfigError naming the key of the first inconsistent setting."""
 
         def fail(key: str, why: str) -> None:
-            raise ValueError(f"synthetic.{key}: {why}")
+            raise ConfigError(f"synthetic.{key}: {why}")
 
         for split in SPLITS:
             if self.clips.get(split, 0) < 1:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from emibench.data.store import SequenceReader
 from emibench.data.tables import read_table
-from emibench.features.pooling import uniform_steps
+from emibench.encoding.pooling import uniform_steps
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -1,0 +1,1 @@
+"""Encoding media and text with the registry's encoders: what Stage I and the feature stores share."""
