@@ -124,7 +124,8 @@ def tiny_models(base: Path) -> dict[str, Path]:
         (p / "config.json").exists() or (p / "open_clip_config.json").exists()
         for p in paths.values()
     ):
-        make_tiny_models(out)
+        kinds = {"clip": {"kind": "clip"}, "wav2vec2": {"kind": "wav2vec2"}}
+        make_tiny_models(out, {"seed": 0, "models": kinds})
     return paths
 
 

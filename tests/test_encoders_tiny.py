@@ -6,11 +6,16 @@ import pytest
 from safetensors.torch import load_file
 
 from emibench.cli import main
-from emibench.encoders.tiny import make_tiny_clip
+from emibench.encoders.tiny import make_tiny_clip, make_tiny_model
+from emibench.settings import ConfigError
 
 
 def test_make_tiny_models_cli_is_deterministic(tmp_path):
-    spec = json.dumps({"seed": 3, "clip": {"image_size": 32, "patch_size": 8}})
+    models = {
+        "clip": {"kind": "clip", "image_size": 32, "patch_size": 8},
+        "wav2vec2": {"kind": "wav2vec2"},
+    }
+    spec = json.dumps({"seed": 3, "models": models})
     for name in ("a", "b"):
         assert main(["make-tiny-models", "--out-dir", str(tmp_path / name), "--spec", spec]) == 0
     for name in ("a", "b"):
@@ -27,3 +32,10 @@ def test_patch_must_divide_the_image(tmp_path):
     spec = {"image_size": 30, "patch_size": 8, "width": 16, "layers": 1, "heads": 1, "embed_dim": 8}
     with pytest.raises(ValueError, match="not a multiple"):
         make_tiny_clip(tmp_path, spec)
+
+
+def test_unknown_kind_or_size_names_the_key(tmp_path):
+    with pytest.raises(ConfigError, match="kind 'vit3'"):
+        make_tiny_model(tmp_path, {"kind": "vit3"})
+    with pytest.raises(ConfigError, match="widht"):
+        make_tiny_model(tmp_path, {"kind": "clip", "widht": 8})

@@ -78,13 +78,14 @@ def test_fuse_averages_member_predictions(project):
             [
                 "fuse",
                 "--members",
+                "0",
                 str(a),
                 str(b),
                 "--system",
                 "fusion",
                 "--variant",
                 "VA",
-                "--seed",
+                "--seeds",
                 "0",
                 "--features",
                 "official",
@@ -94,7 +95,7 @@ def test_fuse_averages_member_predictions(project):
                 str(project / "manifest.tsv"),
                 "--test-labels",
                 str(project / "test_labels.csv"),
-                "--out-dir",
+                "--out-dirs",
                 str(out),
             ]
         )
@@ -115,7 +116,7 @@ def test_fuse_averages_member_predictions(project):
         and metrics["modalities"] == "VA"
         and metrics["epochs_run"] == 0
     )
-    for name in ("train_log.tsv", "model.pt", "predictions_train.csv", "predictions_valid.csv"):
+    for name in ("members.json", "predictions_train.csv", "predictions_valid.csv"):
         assert (out / name).is_file()
 
 

@@ -4,6 +4,7 @@ import json
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from emibench.cli import main
@@ -75,8 +76,8 @@ def test_official_features_from_organiser_files(tmp_path):
         str(tmp_path),
         "--text",
         json.dumps({"name": MINILM}),
-        "--settings",
-        json.dumps({"official_source": "organiser"}),
+        "--official-source",
+        "organiser",
     )
     assert main(argv) == 0
     v, a = SequenceReader(out / "v.h5"), SequenceReader(out / "a.h5")
@@ -90,3 +91,27 @@ def test_official_features_from_organiser_files(tmp_path):
         assert float(a[clip_id][1, 0]) == pytest.approx(9.5, abs=0.01)
     assert v.is_missing("00003") and "no organiser file" in v.attrs("00003")["reason"]
     assert a["00003"].shape == (0, 768)
+
+
+def test_broken_video_without_duration_keeps_its_organiser_audio(tmp_path):
+    """No frames and no probed duration: the wav2vec2 rows (50 per second) still give the clip
+    its audio on a uniform 5 fps grid; its ViT rows cannot be placed in time."""
+    paths = write_shard(tmp_path, "train", 0, IDS, size=32, missing_frames=("00001",))
+    manifest = write_manifest(tmp_path / "manifest.tsv", {("train", 0): IDS})
+    table = pd.read_csv(manifest, sep="\t", dtype={"id": str})
+    table.loc[table["id"] == "00001", "duration_s"] = np.nan
+    table.to_csv(manifest, sep="\t", index=False)
+    for clip_id in IDS:
+        _dump(tmp_path / "vit" / f"{clip_id}.pkl", np.ones((20, 384)))
+        _dump(tmp_path / "wav2vec2" / f"{clip_id}.pkl", np.ones((100, 768)))
+    out = tmp_path / "out"
+    argv = features_argv(
+        "official", "train", manifest, paths, out,
+        "--dataset-root", str(tmp_path), "--official-source", "organiser",
+        "--text", json.dumps({"name": MINILM}),
+    )  # fmt: skip
+    assert main(argv) == 0
+    v, a = SequenceReader(out / "v.h5"), SequenceReader(out / "a.h5")
+    assert not a.is_missing("00001") and a["00001"].shape == (10, 768)
+    assert a.extra("00001", "raw").shape == (100, 768)
+    assert v.is_missing("00001") and "no duration and no frames" in v.attrs("00001")["reason"]

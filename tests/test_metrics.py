@@ -31,3 +31,11 @@ def test_mean_over_six_emotions():
 def test_shape_errors_are_explicit():
     with pytest.raises(ValueError, match="expected two"):
         pearson_per_emotion(np.zeros((3, 5)), np.zeros((3, 5)))
+
+
+def test_non_finite_predictions_fail_instead_of_scoring():
+    y = np.linspace(0, 1, 5)
+    with pytest.raises(ValueError, match="non-finite predictions"):
+        pearson(y, np.array([0.1, np.nan, 0.3, 0.4, 0.5]))
+    with pytest.raises(ValueError, match="non-finite"):
+        mean_pearson(np.tile(y[:, None], 6), np.full((5, 6), np.inf))

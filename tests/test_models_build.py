@@ -122,3 +122,16 @@ def test_schema_describes_every_model_option():
     described = set(schema["$defs"]["model"]["properties"])
     for name in MODELS:
         assert set(model_options(name)) <= described, name
+
+
+def test_interval_weights_average_the_audio_frames_of_each_visual_step():
+    from emibench.models.pooling import interval_weights
+
+    # 50 Hz audio of 1 s (50 steps) onto 5 fps frames (5 steps): 10 audio steps each
+    w = interval_weights(torch.tensor([50, 3]), torch.tensor([5, 5]), 50, 5)
+    h = torch.arange(50.0).view(1, 50, 1).expand(2, 50, 1)
+    means = (w @ h)[:, :, 0]
+    torch.testing.assert_close(means[0], torch.tensor([4.5, 14.5, 24.5, 34.5, 44.5]))
+    # a shorter source repeats its steps instead of leaving holes
+    torch.testing.assert_close(means[1], torch.tensor([0.0, 0.0, 1.0, 1.0, 2.0]))
+    assert w.sum(-1).allclose(torch.ones(2, 5))

@@ -114,8 +114,13 @@ def test_table_cells_equal_direct_computation(project, table, key, system, varia
 def test_paper_numbers_and_oracle_stand_beside(project):
     fake, out = project
     frame = pd.read_csv(out / "tables" / "table2.csv").set_index("key")
-    assert frame.loc["vit_baseline", "paper"] == pytest.approx(0.09)
-    assert frame.loc["vit_ours", "paper"] == pytest.approx(0.16)
+    assert frame.loc["vit_baseline", "paper_v1"] == pytest.approx(0.09)
+    assert frame.loc["vit_ours", "paper_v1"] == pytest.approx(0.16)
+    assert "paper_v3" not in frame.columns
+    systems = pd.read_csv(out / "tables" / "systems.csv").set_index("key")
+    assert systems.loc["dscmn", "paper_v1"] == pytest.approx(0.3626)
+    assert systems.loc["dscmn", "paper_v3"] == pytest.approx(0.51)
+    assert np.isnan(systems.loc[systems.index[0], "paper_v3"])
     latents = pd.read_csv(fake["latents"], dtype={"id": str}).set_index("id")
     ids = fake["ids"]["valid"]
     oracle = mean_pearson(

@@ -167,6 +167,7 @@ def _train(data, pair, media, settings, out, test=False):
                 "batch_size": 8,
                 "lr_max": 3e-3,
                 "lr_min": 1e-5,
+                "head_lr": 3e-3,
                 "segments": 2,
                 **settings,
             }
@@ -191,7 +192,7 @@ def _train(data, pair, media, settings, out, test=False):
     return pd.read_csv(out / "log.tsv", sep="\t"), out / "checkpoint.pt"
 
 
-def test_vision_text_cli_logs_epochs_and_counts_left_out_clips(data, tmp_path):
+def test_vision_text_cli_logs_epochs_and_counts_left_out_clips(data, tmp_path, capsys):
     log, ckpt = _train(
         data, "vision_text", "frames", {"epochs": 4, "cycle_epochs": 2}, tmp_path, test=True
     )
@@ -229,8 +230,9 @@ def test_vision_text_cli_logs_epochs_and_counts_left_out_clips(data, tmp_path):
         "--text-ckpt",
         str(ckpt),
     )
-    with pytest.raises(ValueError, match="expected audio_text"):
-        main(argv)
+    capsys.readouterr()
+    assert main(argv) == 1
+    assert "expected audio_text" in capsys.readouterr().err
 
 
 def test_audio_text_with_an_unfrozen_block_saves_and_restores_it(data, tmp_path):
@@ -282,3 +284,31 @@ def test_stage1_feature_set_has_the_projection_width(data, tmp_path):
         assert store[clip].dtype == np.float16 and store[clip].shape[1] == 16
         if name != "t":
             assert len(store[clip]) == len(frames[clip])
+
+
+def test_heads_and_temperature_have_their_own_optimizer_groups(tmp_path):
+    """New heads train at head_lr, the pretrained blocks at lr_max; the temperature is never
+    weight-decayed (as CLIP); SGDR anneals every group with the same shape."""
+    from emibench.encoders.registry import load_encoder
+    from emibench.stage1.schedule import SGDR
+    from emibench.stage1.train import param_groups
+
+    models = tiny_models(tmp_path)
+    encoder = load_encoder("vision", {"model_name": str(models["clip"])})
+    text = load_encoder("text", {"name": MINILM})
+    settings = Stage1Settings(head_lr=1e-2, lr_max=1e-5, lr_min=1e-7, train_layers=1)
+    pair = ContrastivePair(encoder.dim, text.dim, proj_dim=8)
+    groups = param_groups(pair, encoder, text, settings)
+    heads, temperature, blocks = groups
+    assert pair.logit_scale in temperature["params"] and temperature["weight_decay"] == 0.0
+    assert all(p is not pair.logit_scale for p in heads["params"])
+    assert heads["lr"] == 1e-2 and heads["weight_decay"] == settings.weight_decay
+    assert blocks["lr"] == 1e-5 and len(blocks["params"]) > 0
+    optimizer = torch.optim.AdamW(groups)
+    schedule = SGDR(optimizer, 4, settings.lr_max, settings.lr_min)
+    for _ in range(2):
+        schedule.step()
+    ratios = [g["lr"] / g["peak_lr"] for g in optimizer.param_groups]
+    assert ratios == pytest.approx([ratios[0]] * 3) and ratios[0] < 1
+    frozen = Stage1Settings(head_lr=1e-2, train_layers=0)
+    assert len(param_groups(pair, encoder, text, frozen)) == 2

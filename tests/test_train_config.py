@@ -1,93 +1,92 @@
-"""The shipped `train` config sections: valid, and every run they define resolves and builds.
+"""The shipped configs' Stage II runs, as the real workflow writes their commands.
 
-The run resolution tested is the workflow's own (workflow/rules/functions/train.smk, plain
-Python), run here with stand-ins for the Snakemake helpers it uses.
+A forced Snakemake dry run of each config gives every job's shell command; each ``emibench
+train`` command is parsed by emibench's own CLI, its runs are resolved and their models built,
+and each store it reads must be written by one of the dry run's ``emibench features`` jobs.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import jsonschema
 import pytest
 import yaml
-from snakemake.io import expand
 
 from emibench.models.registry import build_model
+from emibench.train.cli import parse_stores
 from emibench.train.trainer import RunSpec, TrainConfig
+from fake_vidmimic2 import make_root
+from workflow_commands import REPO, dry_run_commands, steps
 
-REPO = Path(__file__).resolve().parents[1]
 DIMS = {
-    "config.yaml": {"V": 64, "A": 64, "T": 384},
+    "config.yaml": {"V": 512, "A": 128, "T": 384},
     "vidmimic2.yaml": {"V": 768, "A": 1024, "T": 768},
 }
 
 
-def _functions(config: dict) -> dict:
-    R = "results/x"
-    namespace = {
-        "config": config,
-        "R": R,
-        "PATHS": {
-            "run_dir": f"{R}/runs/{{system}}/{{variant}}/seed{{seed}}",
-            "run_metrics": f"{R}/runs/{{system}}/{{variant}}/seed{{seed}}/metrics.json",
-            "submission": f"{R}/submission/{{system}}.csv",
-            "features": f"{R}/features/{{featset}}/{{modality}}/{{split}}/{{shard}}.h5",
-        },
-        "expand": expand,
-        "all_shards": lambda pattern, **w: [pattern.format(split="train", shard="00", **w)],
+@pytest.fixture(scope="module")
+def commands(tmp_path_factory) -> dict[str, list[str]]:
+    work = tmp_path_factory.mktemp("configs")
+    root = make_root(work / "root")
+    real = work / "real.yaml"
+    real.write_text(yaml.safe_dump({"dataset": {"root": str(root)}}))
+    return {
+        "config.yaml": dry_run_commands(),
+        "vidmimic2.yaml": dry_run_commands(REPO / "config" / "vidmimic2.yaml", real),
     }
-    code = (REPO / "workflow/rules/functions/train.smk").read_text()
-    exec(compile(code, "functions/train.smk", "exec"), namespace)  # noqa: S102 (the workflow's own code)
-    return namespace
+
+
+def _written_stores(commands: list[str]) -> set[str]:
+    out = set()
+    for args in steps(commands, "features"):
+        out.update(args.visual_out + args.audio_out + args.text_out)
+    return out
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "vidmimic2.yaml"])
-def test_every_run_resolves_and_builds(name):
+def test_every_train_command_parses_resolves_and_builds(commands, name):
     config = yaml.safe_load((REPO / "config" / name).read_text())
-    schema = yaml.safe_load((REPO / "config/schema/train.schema.yaml").read_text())
-    jsonschema.validate(config["train"], schema)
-    f = _functions(config)
+    jobs = steps(commands[name], "train")
     systems = config["train"]["systems"]
-    n_runs = 0
-    for system, spec in systems.items():
-        for variant in spec["variants"]:
-            resolved = f["run_config"](system, variant)
-            if f["is_fusion"](system):
-                for member in resolved["fuse"]:
-                    s, v = member.split("/")
-                    assert not f["is_fusion"](s) and v in systems[s]["variants"], member
-                continue
-            run = RunSpec.from_config(system, variant, 0, resolved)
-            build_model(run.model, DIMS[name], run.modalities)
-            n_runs += 1
-    seeds = len(config["train"]["seeds"])
-    targets = f["train_targets"]()
-    assert (
-        len(targets)
-        == len(set(targets))
-        == seeds * sum(len(s["variants"]) for s in systems.values()) + len(systems)
-    )
-    assert n_runs >= 14  # baselines, 11 DSCMN variants, TAEMI
+    trained = {
+        (s, v) for s, spec in systems.items() if "fuse" not in spec for v in spec["variants"]
+    }
+    assert {(a.system, a.variant) for a in jobs} == trained
+    written = _written_stores(commands[name])
+    hidden = not config["dataset"]["test_labels"]
+    for args in jobs:
+        assert args.seeds == config["train"]["seeds"] and len(args.out_dirs) == len(args.seeds)
+        assert (args.test_labels == "") == hidden
+        stores = parse_stores(args.stores, args.seeds)
+        for seed in args.seeds:
+            spec = RunSpec.from_config(args.system, args.variant, seed, args.config)
+            assert sorted(stores[seed]) == sorted(spec.modalities)
+            for paths in stores[seed].values():
+                assert set(paths) <= written, f"{args.system}/{args.variant}: unwritten store"
+                assert f"/features/{spec.features}" in paths[0] or spec.features == "stage1"
+            build_model(spec.model, DIMS[name], spec.modalities)
 
 
-def test_variant_overrides_and_store_inputs():
-    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    f = _functions(config)
-    resolved = f["run_config"]("dscmn", "VAT_stage1_no-gate")
-    assert resolved["model"]["gate"] is False and resolved["modalities"] == "VAT"
-    assert f["run_config"]("dscmn", "V_official")["features"] == "official"
-    baseline = f["run_config"]("baseline_vit_gru", "V_official")["train"]
-    assert (
-        baseline["optimizer"] == "adam"
-        and baseline["epochs"] == config["train"]["defaults"]["epochs"]
-    )
+def test_variants_layer_over_their_system(commands):
+    jobs = {(a.system, a.variant): a for a in steps(commands["config.yaml"], "train")}
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    no_gate = RunSpec.from_config("dscmn", "x", 0, jobs["dscmn", "VAT_stage1_no-gate"].config)
+    assert no_gate.model["gate"] is False and no_gate.modalities == "VAT"
+    assert no_gate.train.audio_rate == "native"
+    pooled = jobs["dscmn", "VAT_stage1_audio-5fps"].config
+    assert RunSpec.from_config("dscmn", "x", 0, pooled).train.audio_rate == "visual"
+    baseline = RunSpec.from_config("b", "v", 0, jobs["baseline_vit_gru", "V_official"].config)
+    assert baseline.train.optimizer == "adam"
+    assert baseline.train.epochs == config["train"]["defaults"]["epochs"]
+    vt = parse_stores(jobs["dscmn", "VT_stage1"].stores, [0, 1, 2])
+    assert sorted(vt[0]) == ["T", "V"] and "/features/stage1_seed0/visual/" in vt[0]["V"][0]
 
-    class W:
-        system, variant = "dscmn", "VT_stage1"
 
-    assert f["run_stores"]("A")(W) == []
-    assert f["run_stores"]("V")(W) == ["results/x/features/stage1/visual/train/00.h5"]
+def test_stage1_seeds_pair_with_run_seeds(commands):
+    jobs = {(a.system, a.variant): a for a in steps(commands["vidmimic2.yaml"], "train")}
+    stores = parse_stores(jobs["dscmn", "VAT_stage1"].stores, [0, 1, 2])
+    for seed in (0, 1, 2):
+        assert f"/features/stage1_seed{seed}/" in stores[seed]["V"][0]
+    frozen = parse_stores(jobs["dscmn", "VAT_frozen"].stores, [0, 1, 2])
+    assert frozen[0] == frozen[2] and "/features/frozen/" in frozen[0]["A"][0]
 
 
 def test_library_defaults_are_the_documented_ones():

@@ -143,40 +143,34 @@ def test_early_stopping_keeps_best_epoch(fake, tmp_path):
     assert log["valid_mean_pearson"].idxmax() + 1 == metrics["best_epoch"]
 
 
-def test_cli_trains_a_baseline(fake, tmp_path):
+def test_cli_trains_every_seed_into_its_own_run_folder(fake, tmp_path, capsys):
     config = {
         "features": "stage1",
         "modalities": "V",
         "model": {"name": "vit_gru", "hidden": 8, "layers": 2},
         "train": {"epochs": 2, "ema_decay": 0.0, "optimizer": "adam"},
     }
+    stores = [str(p) for p in fake["stores"]["stage1"]["V"]]
+    runs = [tmp_path / "seed0", tmp_path / "seed1"]
     argv = [
-        "train",
-        "--system",
-        "baseline_vit_gru",
-        "--variant",
-        "V",
-        "--seed",
-        "0",
-        "--config",
-        json.dumps(config),
-        "--manifest",
-        str(fake["manifest"]),
-        "--visual",
-        *map(str, fake["stores"]["stage1"]["V"]),
-        "--test-labels",
-        "",
-        "--out-dir",
-        str(tmp_path),
-        "--device",
-        "cpu",
-    ]
+        "train", "--system", "baseline_vit_gru", "--variant", "V",
+        "--seeds", "0", "1", "--out-dirs", *map(str, runs),
+        "--config", json.dumps(config), "--manifest", str(fake["manifest"]),
+        "--stores", "0", "V", *stores, "--stores", "1", "V", *stores,
+        "--device", "cpu",
+    ]  # fmt: skip
     assert main(argv) == 0
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["system"] == "baseline_vit_gru" and set(metrics["splits"]) == {"valid"}
-    assert not (tmp_path / "fusion_weights_valid.csv").exists()
-    with pytest.raises(SystemExit, match="given but unused"):
-        main(argv + ["--audio", str(fake["stores"]["stage1"]["A"][0])])
+    for seed, run in enumerate(runs):
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["seed"] == seed and set(metrics["splits"]) == {"valid"}
+        assert f"baseline_vit_gru/V seed {seed}" in (run / "log.txt").read_text()
+        assert not (run / "fusion_weights_valid.csv").exists()
+    first = pd.read_csv(runs[0] / "predictions_valid.csv")
+    assert not first.equals(pd.read_csv(runs[1] / "predictions_valid.csv"))
+    capsys.readouterr()
+    audio = ["--stores", "0", "A", str(fake["stores"]["stage1"]["A"][0])]
+    assert main(argv + audio) == 1
+    assert "uses modalities V; stores were given for AV" in capsys.readouterr().err
 
 
 def test_store_without_a_clip_is_an_error_naming_it(fake, tmp_path):
@@ -200,3 +194,17 @@ def test_bad_train_config_names_the_key():
         settings_from(TrainConfig, {"epoks": 3}, "train")
     with pytest.raises(ValueError, match="features"):
         RunSpec.from_config("s", "v", 0, {"features": "stage2", "modalities": "V", "model": {}})
+
+
+def test_non_finite_predictions_fail_the_run(fake, tmp_path):
+    from emibench.train.trainer import predict
+
+    class Broken(torch.nn.Module):
+        def forward(self, batch):
+            pred = torch.zeros(len(batch), 6)
+            pred[0, 2] = float("nan")
+            return {"pred": pred}
+
+    data = load_run_data(fake["manifest"], {"V": fake["stores"]["stage1"]["V"]})
+    with pytest.raises(FloatingPointError, match="non-finite predictions on valid"):
+        predict(Broken(), data, "valid", 8, torch.device("cpu"))

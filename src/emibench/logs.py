@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -20,3 +21,17 @@ def timed(log: logging.Logger, what: str) -> Iterator[None]:
     start = time.perf_counter()
     yield
     log.info("%s took %.2f s", what, time.perf_counter() - start)
+
+
+@contextmanager
+def run_log(path: str | Path) -> Iterator[None]:
+    """Copy this process's log records to ``path`` while the block runs (a run folder's log)."""
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter(FORMAT))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()

@@ -42,8 +42,8 @@ PATHS = {
     # features.smk
     "local_models": "results/models/{role}",
     "features": f"{R}/features/{{featset}}/{{modality}}/{{split}}/{{shard}}.h5",
-    "stage1_ckpt": f"{R}/stage1/{{pair}}/checkpoint.pt",
-    "stage1_log": f"{R}/stage1/{{pair}}/log.tsv",
+    "stage1_ckpt": f"{R}/stage1/{{pair}}/seed{{seed}}/checkpoint.pt",
+    "stage1_log": f"{R}/stage1/{{pair}}/seed{{seed}}/log.tsv",
     # train.smk
     "run_dir": f"{R}/runs/{{system}}/{{variant}}/seed{{seed}}",
     "run_metrics": f"{R}/runs/{{system}}/{{variant}}/seed{{seed}}/metrics.json",

@@ -4,8 +4,7 @@
 
 rule make_tiny_models:
     output:
-        clip=directory(TINY_MODELS["clip"]),
-        wav2vec2=directory(TINY_MODELS["wav2vec2"]),
+        models=[directory(path) for path in TINY_MODELS.values()],
     log:
         log_path("make_tiny_models"),
     benchmark:
@@ -13,67 +12,31 @@ rule make_tiny_models:
     conda:
         ENV
     params:
-        out_dir=lambda wildcards, output: os.path.dirname(output.clip),
+        out_dir=lambda w, output: os.path.dirname(output.models[0]),
         spec=as_json(ENCODERS["tiny"]),
     shell:
         "emibench make-tiny-models --out-dir {params.out_dir} --spec {params.spec} > {log} 2>&1"
 
 
-if FEATURES_PER_SPLIT:
+# One job per split and feature set writes every shard's three stores: the encoders load once per
+# job, and a split is minutes of GPU work even on the real set.
+for _split in SPLITS:
 
-    for _split in SPLITS:
-
-        rule:
-            name:
-                f"features_{_split}"
-            input:
-                unpack(feature_job_inputs(_split, shards(_split))),
-            output:
-                visual=feature_outputs(_split, "visual"),
-                audio=feature_outputs(_split, "audio"),
-                text=feature_outputs(_split, "text"),
-            log:
-                log_path(f"features_{_split}", "featset"),
-            benchmark:
-                bench_path(f"features_{_split}", "featset")
-            wildcard_constraints:
-                featset="official|stage1",
-            conda:
-                ENV
-            threads: config["resources"]["threads"]
-            resources:
-                mem_mb=config["resources"]["mem_mb"],
-                runtime=config["resources"]["runtime"],
-                gpu=config["resources"]["gpu"],
-            params:
-                split=_split,
-                shards=" ".join(shards(_split)),
-                sources=feature_source_args,
-                settings=as_json(FEATURES),
-                device=config["resources"]["device"],
-            shell:
-                "emibench features --featset {wildcards.featset} --split {params.split}"
-                " --shard {params.shards} --manifest {input.manifest} --frames {input.frames}"
-                " --audio {input.audio} --transcripts {input.transcripts}"
-                " --visual-out {output.visual} --audio-out {output.audio} --text-out {output.text}"
-                " {params.sources} --settings {params.settings} --device {params.device}"
-                " --threads {threads} > {log} 2>&1"
-
-else:
-
-    rule features:
+    rule:
+        name:
+            f"features_{_split}"
         input:
-            unpack(feature_inputs),
+            unpack(feature_inputs(_split)),
         output:
-            visual=expand(PATHS["features"], modality="visual", allow_missing=True),
-            audio=expand(PATHS["features"], modality="audio", allow_missing=True),
-            text=expand(PATHS["features"], modality="text", allow_missing=True),
+            visual=feature_outputs(_split, "visual"),
+            audio=feature_outputs(_split, "audio"),
+            text=feature_outputs(_split, "text"),
         log:
-            log_path("features", "featset", "split", "shard"),
+            log_path(f"features_{_split}", "featset"),
         benchmark:
-            bench_path("features", "featset", "split", "shard")
+            bench_path(f"features_{_split}", "featset")
         wildcard_constraints:
-            featset="official|stage1",
+            featset=FEATSET_PATTERN,
         conda:
             ENV
         threads: config["resources"]["threads"]
@@ -82,12 +45,15 @@ else:
             runtime=config["resources"]["runtime"],
             gpu=config["resources"]["gpu"],
         params:
+            kind=lambda w: featset_kind(w.featset),
+            split=_split,
+            shards=" ".join(shards(_split)),
             sources=feature_source_args,
             settings=as_json(FEATURES),
             device=config["resources"]["device"],
         shell:
-            "emibench features --featset {wildcards.featset} --split {wildcards.split}"
-            " --shard {wildcards.shard} --manifest {input.manifest} --frames {input.frames}"
+            "emibench features --featset {params.kind} --split {params.split}"
+            " --shard {params.shards} --manifest {input.manifest} --frames {input.frames}"
             " --audio {input.audio} --transcripts {input.transcripts}"
             " --visual-out {output.visual} --audio-out {output.audio} --text-out {output.text}"
             " {params.sources} --settings {params.settings} --device {params.device}"
@@ -101,9 +67,9 @@ rule stage1:
         checkpoint=PATHS["stage1_ckpt"],
         table=PATHS["stage1_log"],
     log:
-        log_path("stage1", "pair"),
+        log_path("stage1", "pair", "seed"),
     benchmark:
-        bench_path("stage1", "pair")
+        bench_path("stage1", "pair", "seed")
     wildcard_constraints:
         pair="vision_text|audio_text",
     conda:
@@ -116,7 +82,7 @@ rule stage1:
     params:
         media_encoder=stage1_media_encoder,
         text_encoder=as_json(ENCODERS["text"]),
-        settings=as_json(STAGE1),
+        settings=stage1_settings,
         extract=as_json(FEATURES),
         device=config["resources"]["device"],
     shell:

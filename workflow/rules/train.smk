@@ -1,4 +1,4 @@
-# Rules: Stage II runs (system x variant x seed), baseline fusion, submissions.
+# Rules: Stage II runs (system x variant, every seed), baseline fusion, submissions.
 # Functions for these rules live in workflow/rules/functions/train.smk (lint: no functions here).
 
 
@@ -6,22 +6,13 @@ rule train:
     input:
         manifest=PATHS["manifest"],
         test_labels=test_labels_input(),
-        visual=run_stores("V"),
-        audio=run_stores("A"),
-        text=run_stores("T"),
+        stores=train_inputs,
     output:
-        metrics=PATHS["run_metrics"],
-        predictions=expand(
-            PATHS["run_file"],
-            name=[f"predictions_{s}.csv" for s in SPLITS],
-            allow_missing=True,
-        ),
-        log_tsv=run_file("train_log.tsv"),
-        model=run_file("model.pt"),
+        files=run_files(TRAINED_FILES),
     log:
-        log_path("train", "system", "variant", "seed"),
+        log_path("train", "system", "variant"),
     benchmark:
-        bench_path("train", "system", "variant", "seed")
+        bench_path("train", "system", "variant")
     wildcard_constraints:
         system=one_of(TRAINED),
         variant=r"[A-Za-z0-9_.-]+",
@@ -34,14 +25,15 @@ rule train:
         gpu=config["resources"]["gpu"],
     params:
         config=lambda w: as_json(run_config(w.system, w.variant)),
-        test_labels=test_labels_arg,
+        seeds=" ".join(str(seed) for seed in SEEDS),
+        out_dirs=run_dirs,
+        stores=stores_option,
+        test_labels=test_labels_option,
         device=config["resources"]["device"],
-        out_dir=lambda w, output: os.path.dirname(output.metrics),
     shell:
         "emibench train --system {wildcards.system} --variant {wildcards.variant}"
-        " --seed {wildcards.seed} --config {params.config} --manifest {input.manifest}"
-        " --visual {input.visual} --audio {input.audio} --text {input.text}"
-        " --test-labels {params.test_labels:q} --out-dir {params.out_dir}"
+        " --seeds {params.seeds} --out-dirs {params.out_dirs} --config {params.config}"
+        " --manifest {input.manifest} {params.stores} {params.test_labels}"
         " --device {params.device} --threads {threads} > {log} 2>&1"
 
 
@@ -51,35 +43,28 @@ rule fuse:
         test_labels=test_labels_input(),
         members=fusion_members,
     output:
-        metrics=PATHS["run_metrics"],
-        predictions=expand(
-            PATHS["run_file"],
-            name=[f"predictions_{s}.csv" for s in SPLITS],
-            allow_missing=True,
-        ),
-        log_tsv=run_file("train_log.tsv"),
-        model=run_file("model.pt"),
+        files=run_files(FUSED_FILES),
     log:
-        log_path("fuse", "system", "variant", "seed"),
+        log_path("fuse", "system", "variant"),
     benchmark:
-        bench_path("fuse", "system", "variant", "seed")
+        bench_path("fuse", "system", "variant")
     wildcard_constraints:
         system=one_of(FUSED),
         variant=r"[A-Za-z0-9_.-]+",
     conda:
         ENV
     params:
-        members=lambda w, input: folders(input.members),
         features=lambda w: run_config(w.system, w.variant)["features"],
         modalities=lambda w: run_config(w.system, w.variant)["modalities"],
-        test_labels=test_labels_arg,
-        out_dir=lambda w, output: os.path.dirname(output.metrics),
+        seeds=" ".join(str(seed) for seed in SEEDS),
+        out_dirs=run_dirs,
+        members=members_option,
+        test_labels=test_labels_option,
     shell:
-        "emibench fuse --members {params.members} --system {wildcards.system}"
-        " --variant {wildcards.variant} --seed {wildcards.seed}"
+        "emibench fuse --system {wildcards.system} --variant {wildcards.variant}"
+        " --seeds {params.seeds} --out-dirs {params.out_dirs} {params.members}"
         " --features {params.features} --modalities {params.modalities}"
-        " --manifest {input.manifest} --test-labels {params.test_labels:q}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        " --manifest {input.manifest} {params.test_labels} > {log} 2>&1"
 
 
 rule submission:

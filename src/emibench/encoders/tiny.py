@@ -19,10 +19,11 @@ from typing import Any
 
 import torch
 
+from emibench.settings import ConfigError
+
 log = logging.getLogger(__name__)
 
-DEFAULT_TINY: dict[str, Any] = {
-    "seed": 0,
+DEFAULT_SIZES: dict[str, dict[str, int]] = {
     "clip": {
         "image_size": 64,
         "patch_size": 8,
@@ -133,17 +134,32 @@ def make_tiny_wav2vec2(out_dir: str | Path, spec: Mapping[str, Any], seed: int =
     return out
 
 
-def make_tiny_models(out_dir: str | Path, spec: Mapping[str, Any] | None = None) -> dict[str, Path]:
-    """Both tiny models under ``out_dir`` (``clip/`` and ``wav2vec2/``); ``spec`` like DEFAULT_TINY."""
+def make_tiny_model(out_dir: str | Path, spec: Mapping[str, Any], seed: int = 0) -> Path:
+    """One tiny model of ``spec["kind"]`` (clip, wav2vec2) with its sizes (defaults DEFAULT_SIZES)."""
+    kind = spec.get("kind")
+    if kind not in WRITERS:
+        raise ConfigError(f"tiny model kind {kind!r}: expected one of {sorted(WRITERS)}")
+    sizes = {k: v for k, v in spec.items() if k != "kind"}
+    unknown = sorted(set(sizes) - set(DEFAULT_SIZES[kind]))
+    if unknown:
+        raise ConfigError(
+            f"tiny {kind}: unknown key(s) {unknown}; known: {sorted(DEFAULT_SIZES[kind])}"
+        )
+    return WRITERS[kind](out_dir, {**DEFAULT_SIZES[kind], **sizes}, seed)
+
+
+WRITERS = {"clip": make_tiny_clip, "wav2vec2": make_tiny_wav2vec2}
+
+
+def make_tiny_models(out_dir: str | Path, spec: Mapping[str, Any]) -> dict[str, Path]:
+    """Every model of ``spec["models"]`` (role -> {kind, sizes}) under ``out_dir/<role>``, all
+    drawn from ``spec["seed"]`` (config ``encoders.tiny``)."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    spec = {**DEFAULT_TINY, **(spec or {})}
-    seed = int(spec["seed"])
+    seed = int(spec.get("seed", 0))
     out = Path(out_dir)
     return {
-        "clip": make_tiny_clip(out / "clip", {**DEFAULT_TINY["clip"], **spec["clip"]}, seed),
-        "wav2vec2": make_tiny_wav2vec2(
-            out / "wav2vec2", {**DEFAULT_TINY["wav2vec2"], **spec["wav2vec2"]}, seed
-        ),
+        role: make_tiny_model(out / role, model, seed)
+        for role, model in spec.get("models", {}).items()
     }

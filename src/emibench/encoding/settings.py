@@ -10,7 +10,7 @@ from typing import Any
 from emibench.settings import settings_from
 
 # keys of config section features that are not encoding settings
-WORKFLOW_KEYS = ("official_source", "job_per")
+WORKFLOW_KEYS = ("official_source",)
 
 
 @dataclass

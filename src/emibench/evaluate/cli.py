@@ -12,23 +12,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to ``sub``."""
     p = sub.add_parser(
         "fuse",
-        help="average member runs' predictions into a run folder (baseline fusion)",
-        description="Late fusion without training: the per-clip mean of the members' predictions for "
-        "every split, written as a run folder (metrics.json, predictions, empty train_log.tsv, model.pt).",
+        help="average member runs' predictions into run folders (baseline fusion), one per seed",
+        description="Late fusion without training: for each seed, the per-clip mean of that seed's "
+        "member runs' predictions for every split, written as a run folder (metrics.json, "
+        "predictions, members.json).",
     )
-    p.add_argument("--members", nargs="+", required=True, help="run folders to average (same seed)")
     p.add_argument("--system", required=True, help="system name for metrics.json")
     p.add_argument("--variant", required=True, help="variant name for metrics.json")
-    p.add_argument("--seed", type=int, required=True, help="seed shared by the members")
+    p.add_argument("--seeds", type=int, nargs="+", required=True, help="seeds, one fused run each")
     p.add_argument(
-        "--features", required=True, help="feature set of the members (official, stage1)"
+        "--out-dirs", nargs="+", required=True, help="the run folder of each seed, in --seeds order"
+    )
+    p.add_argument(
+        "--members",
+        nargs="+",
+        action="append",
+        required=True,
+        metavar="SEED RUN_DIR",
+        help="a seed's member run folders: --members 0 runs/a/V/seed0 runs/b/A/seed0; once per seed",
+    )
+    p.add_argument(
+        "--features", required=True, help="feature set of the members (official, frozen, stage1)"
     )
     p.add_argument(
         "--modalities", required=True, help="modalities the members use together (e.g. VA)"
     )
     p.add_argument("--manifest", required=True, help="manifest.tsv")
-    p.add_argument("--test-labels", default="", help="test labels CSV; empty when hidden")
-    p.add_argument("--out-dir", required=True, help="the run folder to write")
+    p.add_argument("--test-labels", default="", help="test labels CSV; left out when hidden")
     p.set_defaults(func=run_fuse)
 
     p = sub.add_parser(
@@ -49,23 +59,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_fuse(args: argparse.Namespace) -> int:
     from emibench.evaluate.fusion import fuse_runs
+    from emibench.settings import ConfigError
 
-    names = {
-        "system": args.system,
-        "variant": args.variant,
-        "seed": args.seed,
-        "features": args.features,
-        "modalities": args.modalities,
-    }
-    metrics = fuse_runs(args.members, args.out_dir, names, args.manifest, args.test_labels)
-    log.info(
-        "done: fused %d runs into %s/%s seed %d, valid mean Pearson %.4f",
-        len(args.members),
-        args.system,
-        args.variant,
-        args.seed,
-        metrics["splits"]["valid"]["mean_pearson"],
-    )
+    if len(args.seeds) != len(args.out_dirs):
+        raise ConfigError(f"{len(args.seeds)} --seeds but {len(args.out_dirs)} --out-dirs")
+    members = {int(group[0]): group[1:] for group in args.members if group[0].isdigit()}
+    if sorted(members) != sorted(args.seeds) or len(members) != len(args.members):
+        raise ConfigError(f"--members needs one 'SEED RUN_DIR...' group per seed of {args.seeds}")
+    for seed, out_dir in zip(args.seeds, args.out_dirs):
+        names = {
+            "system": args.system,
+            "variant": args.variant,
+            "seed": seed,
+            "features": args.features,
+            "modalities": args.modalities,
+        }
+        metrics = fuse_runs(members[seed], out_dir, names, args.manifest, args.test_labels or None)
+        log.info(
+            "done: fused %d runs into %s/%s seed %d, valid mean Pearson %.4f",
+            len(members[seed]),
+            args.system,
+            args.variant,
+            seed,
+            metrics["splits"]["valid"]["mean_pearson"],
+        )
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -15,7 +16,6 @@ from emibench.evaluate.run_files import (
     split_scores,
     write_metrics,
     write_predictions,
-    write_train_log,
 )
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,8 @@ def fuse_runs(
 
     ``names`` holds system, variant, seed, features and modalities for metrics.json. The folder
     gets predictions for every split, metrics.json (valid, and test where labels exist; n_missing
-    merged from the members), an empty train_log.tsv and a model.pt naming the members.
+    merged from the members) and members.json naming the member runs.
     """
-    import torch
-
     out_dir = Path(out_dir)
     manifest = read_manifest(manifest_path)
     test_labels = read_test_labels(test_labels_path, split_ids(manifest, "test"))
@@ -70,8 +68,9 @@ def fuse_runs(
             for m in members:
                 n_missing.update(m.get("splits", {}).get(split, {}).get("n_missing", {}))
             splits[split] = split_scores(labels, preds) | {"n_missing": n_missing}
-    write_train_log([], out_dir / "train_log.tsv")
-    torch.save({"kind": "average", "members": [str(d) for d in member_dirs]}, out_dir / "model.pt")
+    (out_dir / "members.json").write_text(
+        json.dumps({"kind": "average", "members": [str(d) for d in member_dirs]}, indent=2) + "\n"
+    )
     metrics = {
         **names,
         "splits": splits,

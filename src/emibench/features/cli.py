@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any
 
+from emibench.features.sets import FEATURE_SETS
+from emibench.settings import ConfigError
 from emibench.steps import add_compute_options, json_arg
 
 log = logging.getLogger(__name__)
@@ -23,9 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "'official': the organisers' vit/ and wav2vec2/ .pkl files when present (--official-source), "
         "else the frozen baseline encoders; 'stage1': the Stage I encoders with their projection heads.",
     )
-    parser.add_argument(
-        "--featset", required=True, choices=["official", "stage1"], help="feature set"
-    )
+    parser.add_argument("--featset", required=True, choices=list(FEATURE_SETS), help="feature set")
     parser.add_argument(
         "--split", required=True, choices=["train", "valid", "test"], help="split of the shard"
     )
@@ -44,21 +42,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--settings", type=json_arg, default={}, help="JSON: config section features"
     )
-    official = parser.add_argument_group("official feature set")
-    official.add_argument(
-        "--dataset-root", default="", help="dataset root (organiser vit/ and wav2vec2/)"
+    encoders = parser.add_argument_group("official and frozen feature sets")
+    encoders.add_argument(
+        "--vision",
+        type=json_arg,
+        default=None,
+        help="JSON spec of the vision encoder (frozen: encoders.vision; official: baseline_vision)",
     )
-    official.add_argument(
-        "--vision", type=json_arg, default=None, help="JSON spec of the baseline vision encoder"
-    )
-    official.add_argument(
+    encoders.add_argument(
         "--audio-encoder",
         type=json_arg,
         default=None,
-        help="JSON spec of the baseline audio encoder",
+        help="JSON spec of the audio encoder (frozen: encoders.audio; official: baseline_audio)",
     )
-    official.add_argument(
-        "--text", type=json_arg, default=None, help="JSON spec of the frozen text encoder"
+    encoders.add_argument(
+        "--text", type=json_arg, default=None, help="JSON spec of the text encoder (encoders.text)"
+    )
+    encoders.add_argument(
+        "--dataset-root",
+        default="",
+        help="official: dataset root whose vit/ and wav2vec2/ organiser files are used",
+    )
+    encoders.add_argument(
+        "--official-source",
+        choices=["organiser", "encoders", "auto"],
+        default=None,
+        help="official: organiser files, the encoders, or organiser files where present",
     )
     stage1 = parser.add_argument_group("stage1 feature set")
     stage1.add_argument("--visual-ckpt", default="", help="vision_text Stage I checkpoint")
@@ -73,37 +82,38 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _required(args: argparse.Namespace, *names: str) -> None:
     missing = [f"--{n.replace('_', '-')}" for n in names if not getattr(args, n)]
     if missing:
-        raise SystemExit(f"emibench features --featset {args.featset}: missing {' '.join(missing)}")
+        raise ConfigError(
+            f"emibench features --featset {args.featset}: missing {' '.join(missing)}"
+        )
 
 
-def _official_sources(args: argparse.Namespace, settings: Mapping[str, Any], device) -> dict:
+def _encoder_sources(args: argparse.Namespace, device) -> dict:
+    """Frozen encoders (``frozen``; ``official`` where organiser files are not used)."""
     from emibench.encoders.registry import load_encoder
     from emibench.features.extract import Source
     from emibench.features.official import resolve_official_source
 
     _required(args, "text")
-    setting = settings.get("official_source", "auto")
+    prefix = "encoders.baseline_" if args.featset == "official" else "encoders."
     sources = {}
     for modality, kind, spec_arg in (
         ("visual", "vision", "vision"),
         ("audio", "audio", "audio_encoder"),
     ):
-        origin = (
-            resolve_official_source(setting, args.dataset_root, modality)
-            if args.dataset_root
-            else "encoders"
-        )
+        origin = "encoders"
+        if args.featset == "official" and args.dataset_root:
+            _required(args, "official_source")
+            origin = resolve_official_source(args.official_source, args.dataset_root, modality)
         if origin == "organiser":
             sources[modality] = Source(
                 organiser_root=args.dataset_root, label=f"organiser {modality} features"
             )
         else:
             _required(args, spec_arg)
-            encoder = load_encoder(kind, getattr(args, spec_arg), f"encoders.baseline_{kind}").to(
-                device
-            )
+            spec = getattr(args, spec_arg)
+            encoder = load_encoder(kind, spec, prefix + kind).to(device)
             sources[modality] = Source(encoder=encoder, label=encoder.name)
-        log.info("official %s features from %s", modality, sources[modality].label)
+        log.info("%s %s features from %s", args.featset, modality, sources[modality].label)
     text = load_encoder("text", args.text).to(device)
     sources["text"] = Source(encoder=text, label=text.name)
     return sources
@@ -123,7 +133,7 @@ def _stage1_sources(args: argparse.Namespace, device) -> dict:
         ("--audio-ckpt", aud, "audio_text"),
     ):
         if stage.pair_name != expected:
-            raise ValueError(
+            raise ConfigError(
                 f"{name} {stage.path} is a {stage.pair_name} checkpoint; expected {expected}"
             )
     return {
@@ -145,8 +155,7 @@ def _features(args: argparse.Namespace) -> int:
     from emibench.features.extract import extract_shard
 
     device = resolve_device(args.device)
-    values = args.settings
-    settings = extract_settings(values)
+    settings = extract_settings(args.settings)
     per_shard = [
         args.frames,
         args.audio,
@@ -156,7 +165,7 @@ def _features(args: argparse.Namespace) -> int:
         args.text_out,
     ]
     if any(len(paths) != len(args.shard) for paths in per_shard):
-        raise SystemExit(
+        raise ConfigError(
             f"emibench features: {len(args.shard)} shards but {[len(p) for p in per_shard]} paths for "
             "--frames --audio --transcripts --visual-out --audio-out --text-out; give one per shard"
         )
@@ -165,7 +174,7 @@ def _features(args: argparse.Namespace) -> int:
     sources = (
         _stage1_sources(args, device)
         if args.featset == "stage1"
-        else _official_sources(args, values, device)
+        else _encoder_sources(args, device)
     )
     n_clips, present, missing = 0, Counter(), Counter()
     for k, shard in enumerate(args.shard):

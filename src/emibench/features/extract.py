@@ -32,7 +32,12 @@ from emibench.encoding.encode import encode_frames, encode_texts, encode_waves
 from emibench.encoding.media import Item, MediaReader, group_by_rows, prefetch, text_of
 from emibench.encoding.pooling import pool_to_steps, uniform_times
 from emibench.encoding.settings import ExtractSettings
-from emibench.features.official import ORGANISER_DIRS, organiser_path, read_organiser_features
+from emibench.features.official import (
+    ORGANISER_DIRS,
+    ORGANISER_RATES_HZ,
+    organiser_path,
+    read_organiser_features,
+)
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +257,12 @@ def _text(ids, media, transcripts, writer, source: Source, dim, settings) -> tup
 def _organiser_on_steps(
     root: str, modality: str, clip_id: str, media: MediaReader, keep_raw: bool = False
 ) -> Item:
-    """Organiser features of a clip pooled onto its visual time base (and the raw array + rate)."""
+    """Organiser features of a clip pooled onto its visual time base (and the raw array + rate).
+
+    The rows span the clip's duration: the manifest's probed duration, else the frames' span;
+    organiser audio (wav2vec2, ~50 rows/s) with neither falls back to its nominal rate, so a clip
+    whose video is broken keeps its audio (on a uniform grid at the frame rate).
+    """
     path = organiser_path(root, modality, clip_id)
     if path is None:
         return Item(
@@ -263,19 +273,18 @@ def _organiser_on_steps(
     array = read_organiser_features(path)
     if len(array) == 0:
         return Item(clip_id, None, f"empty organiser features {path}")
+    nominal = ORGANISER_RATES_HZ.get(modality)
+    steps = media.step_times(clip_id, fallback_duration=len(array) / nominal if nominal else None)
+    if steps is None:
+        return Item(
+            clip_id,
+            None,
+            f"{path}: no duration and no frames to place its {len(array)} rows in time",
+        )
     duration = media.durations.get(clip_id)
-    steps = media.step_times(clip_id)
     if duration is None or not np.isfinite(duration) or duration <= 0:
-        if steps is None:
-            return Item(
-                clip_id,
-                None,
-                f"{path}: no duration and no frames to place its {len(array)} rows in time",
-            )
         duration = float(steps[-1]) + 1.0 / media.frame_rate
     rate = len(array) / duration
-    if steps is None:
-        return Item(clip_id, None, f"{path}: clip has no visual time base")
     pooled = pool_to_steps(torch.from_numpy(array), uniform_times(len(array), rate), steps)
     return Item(clip_id, (pooled, torch.from_numpy(array), rate) if keep_raw else pooled)
 

@@ -2,7 +2,9 @@
 (T, 768, about 50 frames/s), pickled numpy arrays, one file per clip.
 
 Neither file records its frame rate, so the rate is ``T / duration`` with the clip's probed
-duration from the manifest, and row ``i`` is centred at ``(i + 1/2) / rate``.
+duration from the manifest, and row ``i`` is centred at ``(i + 1/2) / rate``. A clip without a
+probed duration takes the span of its frames; a clip with neither (a broken video) keeps its
+audio rows at Wav2Vec2's nominal 50 rows/s.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from pathlib import Path
 import numpy as np
 
 ORGANISER_DIRS = {"visual": "vit", "audio": "wav2vec2"}
+# Wav2Vec2's 20 ms hop: where a clip has no probed duration and no frames, organiser audio rows are
+# placed at this rate (the ViT files have no such nominal rate).
+ORGANISER_RATES_HZ = {"audio": 50.0}
 SOURCES = ("organiser", "encoders", "auto")
 
 

@@ -22,7 +22,12 @@ from emibench.emotions import EMOTIONS
 from emibench.models.gated_bilstm import GatedBiLSTM
 from emibench.models.inputs import MODALITIES, Batch, Sequence
 from emibench.models.mlp import MLP
-from emibench.models.pooling import masked_mean, resample_weights, segment_weights
+from emibench.models.pooling import (
+    interval_weights,
+    masked_mean,
+    resample_weights,
+    segment_weights,
+)
 from emibench.models.quality_fusion import QualityFusion
 from emibench.models.tcn import TCN
 
@@ -143,12 +148,16 @@ class DSCMN(nn.Module):
         return self.map_v(segment_means)
 
     def _audio(self, seq: Sequence, grid_len: Tensor, grid_max: int) -> Tensor:
-        """BiLSTM, gate and mapping of the audio stream onto the grid -> (B, G, d_model)."""
+        """BiLSTM, gate and mapping of the audio stream onto the grid -> (B, G, d_model).
+
+        The audio runs at its own rate (the encoder's ~50 Hz frames, or pooled onto the 5 fps
+        visual steps); each grid step averages the gated states of the same share of the clip.
+        """
         h = self.bilstm(seq.data, seq.mask)
         if self.time_base == "segments":
             onto_grid = segment_weights(seq.lengths, self.segments, h.shape[1])
         else:
-            onto_grid = resample_weights(seq.lengths, grid_len, h.shape[1], grid_max)
+            onto_grid = interval_weights(seq.lengths, grid_len, h.shape[1], grid_max)
         return self.map_a(onto_grid @ h)
 
     def _text(self, batch: Batch) -> Tensor:

@@ -12,6 +12,29 @@ def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
     return (x * m).sum(1) / m.sum(1).clamp_min(1.0)
 
 
+def interval_weights(
+    src_lengths: Tensor, dst_lengths: Tensor, src_max: int, dst_max: int
+) -> Tensor:
+    """Averaging weights from source steps onto destination steps covering equal shares -> (B, T_dst, T_src).
+
+    Destination step ``t`` of a clip covers source steps ``[floor(t L_src / L_dst),
+    floor((t+1) L_src / L_dst))``: their mean where the source is the longer stream (50 Hz audio
+    onto 5 fps frames), the one step at ``floor(t L_src / L_dst)`` where that range would be empty
+    (a short source repeats steps). Rows sum to one; rows of padded destination steps, and every
+    row of a clip with ``L_src = 0``, are zero.
+    """
+    device = src_lengths.device
+    t = torch.arange(dst_max, device=device).view(1, -1, 1)
+    s = torch.arange(src_max, device=device).view(1, 1, -1)
+    src_len = src_lengths.view(-1, 1, 1).long()
+    dst_len = dst_lengths.view(-1, 1, 1).long()
+    start = (t * src_len) // dst_len.clamp_min(1)
+    end = torch.maximum(start + 1, ((t + 1) * src_len) // dst_len.clamp_min(1))
+    inside = (s >= start) & (s < end) & (s < src_len) & (t < dst_len)
+    weights = inside.float()
+    return weights / weights.sum(-1, keepdim=True).clamp_min(1.0)
+
+
 def segment_weights(lengths: Tensor, n_segments: int, max_len: int) -> Tensor:
     """Averaging weights of M equal-length segments of each clip (eq. 5) -> (B, M, T).
 
@@ -20,15 +43,8 @@ def segment_weights(lengths: Tensor, n_segments: int, max_len: int) -> Tensor:
     clips repeat steps rather than leave holes). Rows sum to one; a clip with L = 0 gets all-zero
     rows. ``weights @ h`` (h: (B, T, D)) gives the segment means (B, M, D).
     """
-    device = lengths.device
-    m = torch.arange(n_segments, device=device).view(1, -1, 1)
-    t = torch.arange(max_len, device=device).view(1, 1, -1)
-    length = lengths.view(-1, 1, 1).long()
-    start = (m * length) // n_segments
-    end = torch.maximum(start + 1, ((m + 1) * length) // n_segments)
-    inside = (t >= start) & (t < end) & (t < length)
-    weights = inside.float()
-    return weights / weights.sum(-1, keepdim=True).clamp_min(1.0)
+    segments = torch.full_like(lengths, n_segments)
+    return interval_weights(lengths, segments, max_len, n_segments)
 
 
 def segment_pool(x: Tensor, mask: Tensor, n_segments: int) -> Tensor:

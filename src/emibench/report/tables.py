@@ -233,8 +233,10 @@ class TableBuilder:
                         split, s.n_seeds, s.mean[m], s.std[m], s.ensemble[m], s.low[m], s.high[m]
                     )
                 )
-            rec["paper"] = _paper_value(row.paper)
-            rec["paper_source"] = "; ".join(paper_number(p).source for p in row.paper)
+            for tag in self.paper_tags(name):
+                ids = [p for p in row.paper if paper_number(p).short == tag]
+                rec[f"paper_{tag}"] = paper_number(ids[0]).value if ids else np.nan
+                rec[f"paper_{tag}_source"] = paper_number(ids[0]).source if ids else ""
             records.append(rec)
         if self.oracle:
             rec = {
@@ -247,9 +249,15 @@ class TableBuilder:
             for split in self.splits:
                 value = self.oracle.get(split, np.full(len(SCORES), np.nan))[m]
                 rec.update(_split_numbers(split, 0, value, np.nan, value, np.nan, np.nan))
-            rec.update(paper=np.nan, paper_source="")
+            for tag in self.paper_tags(name):
+                rec.update({f"paper_{tag}": np.nan, f"paper_{tag}_source": ""})
             records.append(rec)
         return pd.DataFrame(records)
+
+    def paper_tags(self, name: str) -> list[str]:
+        """The published sources a table's rows cite (``v1``, ``v3``, ...), one column each."""
+        tags = [paper_number(p).short for row in self.specs[name].rows for p in row.paper]
+        return list(dict.fromkeys(tags))
 
     def per_emotion_frame(self) -> pd.DataFrame:
         """Per-emotion scores on the primary split: a row per emotion (and ``mean``), columns
@@ -274,7 +282,7 @@ class TableBuilder:
         )
         if name == PER_EMOTION:
             return f"Pearson per emotion on {self.primary} ({what})."
-        return f"{self.specs[name].title}: mean Pearson over the six emotions ({what}). Paper: published validation score."
+        return f"{self.specs[name].title}: mean Pearson over the six emotions ({what}). Paper <source>: published validation score (v1: the method of arXiv v1, whose Tables 2-3 this reproduces; v3: the final system of arXiv v3)."
 
     def row_display(self, name: str, fmt: str) -> pd.DataFrame:
         """The rendered cells of a Table 2/3/systems table in ``md`` or ``tex``."""
@@ -300,8 +308,8 @@ class TableBuilder:
                 else self._number(r[f"{split}_mean"])
                 for _, r in frame.iterrows()
             ]
-        rows = {**{r.key: r for r in self.specs[name].rows}}
-        out["Paper"] = [_paper_text(rows[k].paper) if k in rows else "" for k in frame["key"]]
+        for tag in self.paper_tags(name):
+            out[f"Paper {tag}"] = [self._paper_cell(v) for v in frame[f"paper_{tag}"]]
         return out
 
     def per_emotion_display(self, fmt: str) -> pd.DataFrame:
@@ -318,6 +326,10 @@ class TableBuilder:
             rec.update({e: self._number(v) for e, v in zip(SCORES, self.oracle[self.primary])})
             records.append(rec)
         return pd.DataFrame(records).rename(columns={"mean": "Mean"})
+
+    @staticmethod
+    def _paper_cell(value: float) -> str:
+        return "" if _missing(value) else f"{value:g}"
 
     def _number(self, value: float) -> str:
         return "" if _missing(value) else f"{value:.{self.digits}f}"
@@ -376,17 +388,6 @@ def _split_numbers(split, n_seeds, mean, std, ensemble, low, high) -> dict:
         f"{split}_ci_low": low,
         f"{split}_ci_high": high,
     }
-
-
-def _paper_value(ids: tuple[str, ...]) -> float:
-    """The first paper number of a row (the CSV's ``paper`` column); NaN where there is none."""
-    return paper_number(ids[0]).value if ids else np.nan
-
-
-def _paper_text(ids: tuple[str, ...]) -> str:
-    if len(ids) == 1:
-        return f"{paper_number(ids[0]).value:g}"
-    return ", ".join(f"{paper_number(p).value:g} ({paper_number(p).short})" for p in ids)
 
 
 # --- renderers ---------------------------------------------------------------------------------

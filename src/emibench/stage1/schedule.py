@@ -33,7 +33,11 @@ def sgdr_lr(
 
 
 class SGDR:
-    """Sets the optimiser's learning rate from ``sgdr_lr`` at each ``step()``."""
+    """Sets each parameter group's learning rate from ``sgdr_lr`` at each ``step()``.
+
+    A group's peak is its ``peak_lr`` entry when it has one (Stage I heads), else ``lr_max``; its
+    floor is the peak times ``lr_min / lr_max``, so every group follows the same cycle shape.
+    """
 
     def __init__(
         self,
@@ -54,13 +58,16 @@ class SGDR:
         self._apply()
 
     def _apply(self) -> float:
-        lr = sgdr_lr(self.step_count, self.cycle_steps, self.lr_max, self.lr_min, self.cycle_mult)
+        shape = sgdr_lr(
+            self.step_count, self.cycle_steps, 1.0, self.lr_min / self.lr_max, self.cycle_mult
+        )
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
-        return lr
+            group["lr"] = group.get("peak_lr", self.lr_max) * shape
+        return self.lr
 
     @property
     def lr(self) -> float:
+        """The first group's learning rate."""
         return self.optimizer.param_groups[0]["lr"]
 
     @property

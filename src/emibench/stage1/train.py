@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 LOG_COLUMNS = [
     "epoch",
     "lr",
+    "encoder_lr",
     "train_loss",
     "valid_loss",
     "valid_recall_at_1",
@@ -64,6 +65,7 @@ class Stage1Settings:
     batch_size: int = 32
     lr_max: float = 1e-5
     lr_min: float = 1e-7
+    head_lr: float = 1e-3
     cycle_epochs: int = 10
     cycle_mult: float = 1.0
     weight_decay: float = 0.01
@@ -215,10 +217,7 @@ def train_pair(
     pair = ContrastivePair(media_encoder.dim, text_encoder.dim, **settings.head()).to(device)
     if settings.standardize:
         fit_standardization(pair, train, settings.batch_size)
-    params = list(pair.parameters())
-    params += freeze_except_tail(media_encoder, settings.train_layers)
-    params += freeze_except_tail(text_encoder, settings.train_layers)
-    optimizer = torch.optim.AdamW(params, lr=settings.lr_max, weight_decay=settings.weight_decay)
+    optimizer = torch.optim.AdamW(param_groups(pair, media_encoder, text_encoder, settings))
     n = len(train.clips.ids)
     batches_per_epoch = n // settings.batch_size + (1 if n % settings.batch_size > 1 else 0)
     schedule = SGDR(
@@ -234,6 +233,7 @@ def train_pair(
         range(1, settings.epochs + 1), desc="stage1 epochs", unit="epoch", leave=False
     ):
         start, lr, losses = time.perf_counter(), schedule.lr, []
+        encoder_lr = optimizer.param_groups[-1]["lr"] if settings.train_layers else math.nan
         pair.train()
         order = rng.permutation(n)
         for b in range(batches_per_epoch):
@@ -247,7 +247,12 @@ def train_pair(
             schedule.step()
             losses.append(loss.detach().item())
         pair.eval()
-        row = {"epoch": epoch, "lr": lr, "train_loss": float(np.mean(losses))}
+        row = {
+            "epoch": epoch,
+            "lr": lr,
+            "encoder_lr": encoder_lr,
+            "train_loss": float(np.mean(losses)),
+        }
         row.update(evaluate(pair, valid, settings.batch_size))
         if test is not None:
             row.update(evaluate(pair, test, settings.batch_size, "test"))
@@ -283,6 +288,32 @@ def train_pair(
     history["selected"] = history["epoch"] == best_epoch
     log.info("kept the model of epoch %d (select: %s)", best_epoch, settings.select)
     return pair, history
+
+
+def param_groups(
+    pair: ContrastivePair,
+    media_encoder: torch.nn.Module,
+    text_encoder: torch.nn.Module,
+    settings: Stage1Settings,
+) -> list[dict[str, Any]]:
+    """AdamW groups: the heads at ``head_lr`` with weight decay, the temperature at ``head_lr``
+    without (as CLIP), and the unfrozen encoder blocks at ``lr_max`` with weight decay. Each
+    group's ``peak_lr`` is what SGDR anneals from."""
+    temperature = [pair.logit_scale]
+    heads = [p for name, p in pair.named_parameters() if name != "logit_scale"]
+    encoders = freeze_except_tail(media_encoder, settings.train_layers)
+    encoders += freeze_except_tail(text_encoder, settings.train_layers)
+    groups = [
+        {"params": heads, "weight_decay": settings.weight_decay, "peak_lr": settings.head_lr},
+        {"params": temperature, "weight_decay": 0.0, "peak_lr": settings.head_lr},
+    ]
+    if encoders:
+        groups.append(
+            {"params": encoders, "weight_decay": settings.weight_decay, "peak_lr": settings.lr_max}
+        )
+    for group in groups:
+        group["lr"] = group["peak_lr"]
+    return groups
 
 
 def encoder_states(

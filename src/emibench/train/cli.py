@@ -14,14 +14,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to ``sub``."""
     p = sub.add_parser(
         "train",
-        help="train one Stage II run (system, variant, seed) and write its run folder",
-        description="Train a DSCMN, TAEMI or baseline model on stored features with early stopping on "
-        "valid mean Pearson; write metrics.json, predictions for every clip of every split, "
-        "train_log.tsv, model.pt (and fusion weights for DSCMN) into --out-dir.",
+        help="train the Stage II runs of one (system, variant), one per seed",
+        description="Train a DSCMN, TAEMI, baseline or plugin model on stored features with early "
+        "stopping on valid mean Pearson, once per seed; write each run folder: metrics.json, "
+        "predictions for every clip of every split, train_log.tsv, model.pt, log.txt (and fusion "
+        "weights for DSCMN).",
     )
     p.add_argument("--system", required=True, help="system name (e.g. dscmn)")
     p.add_argument("--variant", required=True, help="variant name (e.g. VAT_stage1)")
-    p.add_argument("--seed", type=int, required=True, help="seed for python, numpy and torch")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        required=True,
+        help="seeds, one run each (python, numpy, torch)",
+    )
+    p.add_argument(
+        "--out-dirs", nargs="+", required=True, help="the run folder of each seed, in --seeds order"
+    )
     p.add_argument(
         "--config",
         type=json_arg,
@@ -29,51 +39,53 @@ def register(sub: argparse._SubParsersAction) -> None:
         help='resolved run config as JSON: {"features", "modalities", "model": {...}, "train": {...}}',
     )
     p.add_argument("--manifest", required=True, help="manifest.tsv (ids, splits, labels)")
-    p.add_argument("--visual", nargs="*", default=[], help="visual feature shards of every split")
-    p.add_argument("--audio", nargs="*", default=[], help="audio feature shards of every split")
-    p.add_argument("--text", nargs="*", default=[], help="text feature shards of every split")
-    p.add_argument("--test-labels", default="", help="test labels CSV; empty when hidden")
-    p.add_argument("--out-dir", required=True, help="the run folder to write")
+    p.add_argument(
+        "--stores",
+        nargs="+",
+        action="append",
+        required=True,
+        metavar="SEED MODALITY PATH",
+        help="a seed's feature shards of one modality (V, A or T), every split: "
+        "--stores 0 V visual/train/00.h5 ...; repeat per seed and modality",
+    )
+    p.add_argument("--test-labels", default="", help="test labels CSV; left out when hidden")
     add_compute_options(p)
     p.set_defaults(func=run_train)
 
 
+def parse_stores(groups: list[list[str]], seeds: list[int]) -> dict[int, dict[str, list[str]]]:
+    """``--stores`` groups -> {seed: {modality: paths}}; every seed needs at least one group."""
+    from emibench.models.inputs import MODALITIES
+    from emibench.settings import ConfigError
+
+    stores: dict[int, dict[str, list[str]]] = {seed: {} for seed in seeds}
+    for group in groups:
+        if len(group) < 3 or not group[0].isdigit() or group[1] not in MODALITIES:
+            raise ConfigError(f"--stores {' '.join(group[:3])} ...: expected SEED MODALITY PATH...")
+        seed, modality = int(group[0]), group[1]
+        if seed not in stores:
+            raise ConfigError(f"--stores names seed {seed}, which is not in --seeds {seeds}")
+        stores[seed].setdefault(modality, []).extend(group[2:])
+    lacking = [seed for seed, given in stores.items() if not given]
+    if lacking:
+        raise ConfigError(f"no --stores for seed(s) {lacking}")
+    return stores
+
+
 def run_train(args: argparse.Namespace) -> int:
     from emibench.devices import resolve_device
-    from emibench.logs import timed
-    from emibench.models.inputs import parse_modalities
-    from emibench.train.data import load_run_data
-    from emibench.train.trainer import RunSpec, train_run
+    from emibench.settings import ConfigError
+    from emibench.train.trainer import RunSpec, train_runs
 
-    spec = RunSpec.from_config(args.system, args.variant, args.seed, args.config)
-    given = {"V": args.visual, "A": args.audio, "T": args.text}
-    used = parse_modalities(spec.modalities)
-    unexpected = [m for m, paths in given.items() if paths and m not in used]
-    lacking = [m for m in used if not given[m]]
-    if lacking or unexpected:
-        raise SystemExit(
-            f"{spec.system}/{spec.variant} uses modalities {spec.modalities}: stores lacking for {lacking}, given but unused for {unexpected}"
-        )
-    device = resolve_device(args.device)
-    with timed(log, "loading features"):
-        data = load_run_data(
-            args.manifest,
-            {m: given[m] for m in used},
-            args.test_labels,
-            spec.train.max_steps,
-            spec.train.standardize,
-        )
-    metrics = train_run(spec, data, args.out_dir, device)
-    valid = metrics["splits"]["valid"]["mean_pearson"]
-    test = metrics["splits"].get("test", {}).get("mean_pearson")
-    log.info(
-        "done: %s/%s seed %d, valid mean Pearson %.4f%s, best epoch %d of %d",
-        spec.system,
-        spec.variant,
-        spec.seed,
-        valid,
-        "" if test is None else f", test {test:.4f}",
-        metrics["best_epoch"],
-        metrics["epochs_run"],
+    if len(args.seeds) != len(args.out_dirs):
+        raise ConfigError(f"{len(args.seeds)} --seeds but {len(args.out_dirs)} --out-dirs")
+    specs = [RunSpec.from_config(args.system, args.variant, s, args.config) for s in args.seeds]
+    train_runs(
+        specs,
+        args.out_dirs,
+        parse_stores(args.stores, args.seeds),
+        args.manifest,
+        args.test_labels or None,
+        resolve_device(args.device),
     )
     return 0

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from emibench.data.store import SequenceReader
 from emibench.evaluate.labels import read_manifest, read_test_labels, split_ids, split_labels
 from emibench.models.inputs import MODALITY_NAMES, Batch, Sequence
+from emibench.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +95,26 @@ def _uniform_steps(length: int, max_steps: int) -> np.ndarray | None:
     return np.linspace(0, length - 1, max_steps).round().astype(int)
 
 
+AUDIO_RATES = ("visual", "native")
+
+
 def load_modality(
-    modality: str, paths: list[str | Path], ids: list[str], max_steps: int = 0
+    modality: str,
+    paths: list[str | Path],
+    ids: list[str],
+    max_steps: int = 0,
+    audio_rate: str = "visual",
 ) -> ModalityFeatures:
     """Read ``ids`` from the shard files of one modality (every split's shards together).
 
     Each clip must have an entry (missing ones as ``missing=True`` entries). Clips longer than
     ``max_steps`` (> 0) keep ``max_steps`` uniformly spread steps. Text also loads ``cls``.
+    Audio with ``audio_rate="native"`` reads the store's ``raw`` extra (the encoder's ~50 Hz
+    frames) instead of ``data`` (pooled onto the visual time base).
     """
+    if audio_rate not in AUDIO_RATES:
+        raise ConfigError(f"audio_rate {audio_rate!r}: expected one of {AUDIO_RATES}")
+    native = modality == "A" and audio_rate == "native"
     if not paths:
         raise ValueError(
             f"no feature store given for modality {modality} ({MODALITY_NAMES[modality]})"
@@ -120,16 +133,25 @@ def load_modality(
                 raise KeyError(
                     f"clip {clip_id} has no {MODALITY_NAMES[modality]} entry in {[str(p) for p in paths]}"
                 )
-            data = reader[clip_id]
             where = f"{MODALITY_NAMES[modality]} features of clip {clip_id} (stores under {origin})"
+            attrs = reader.attrs(clip_id)
+            absent = bool(attrs.get("missing", False))
+            data = reader[clip_id]
+            if native and not absent:
+                try:
+                    data = reader.extra(clip_id, "raw")
+                except KeyError:
+                    raise KeyError(
+                        f"{where}: audio_rate 'native' needs the store's 'raw' extra "
+                        "(config features.keep_raw_audio: true)"
+                    ) from None
             if data.ndim != 2:
                 raise ValueError(f"{where}: expected a (T, D) array, got shape {data.shape}")
             if dim is None:
                 dim = int(declared) if declared not in (None, "") else data.shape[1]
             if data.shape[1] != dim:
                 raise ValueError(f"{where}: width {data.shape[1]}, but the store's is {dim}")
-            attrs = reader.attrs(clip_id)
-            if bool(attrs.get("missing", False)) or len(data) == 0:
+            if absent or len(data) == 0:
                 missing[clip_id] = str(attrs.get("reason", "")) or "empty"
                 arrays[clip_id] = np.zeros((0, dim), np.float16)
                 continue
@@ -269,12 +291,15 @@ def load_run_data(
     test_labels_path: str | Path | None = None,
     max_steps: int = 0,
     standardize: bool = True,
+    audio_rate: str = "visual",
 ) -> RunData:
     """Read the manifest, the test labels and each modality's stores (``{"V": [shard paths]}``)."""
     manifest = read_manifest(manifest_path)
     test_labels = read_test_labels(test_labels_path, split_ids(manifest, "test"))
     ids = sorted(manifest["id"])
-    features = {m: load_modality(m, paths, ids, max_steps) for m, paths in stores.items()}
+    features = {
+        m: load_modality(m, paths, ids, max_steps, audio_rate) for m, paths in stores.items()
+    }
     for m, feat in features.items():
         log.info(
             "%s: %d clips, width %d, %d missing",

@@ -35,16 +35,17 @@ from emibench.evaluate.run_files import (
     write_predictions,
     write_train_log,
 )
+from emibench.features.sets import FEATURE_SETS
+from emibench.logs import run_log
 from emibench.models.inputs import parse_modalities
 from emibench.models.registry import build_model
 from emibench.settings import ConfigError, settings_from
-from emibench.train.data import RunData
+from emibench.train.data import AUDIO_RATES, RunData, load_run_data
 from emibench.train.ema import EMA
 from emibench.train.seed import seed_everything
 
 log = logging.getLogger(__name__)
 
-FEATURE_SETS = ("official", "stage1")
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULERS = ("none", "cosine")
 
@@ -68,8 +69,11 @@ class TrainConfig:
     standardize: bool = True
     bucket: bool = True
     eval_batch_size: int = 64
+    audio_rate: str = "visual"
 
     def __post_init__(self) -> None:
+        if self.audio_rate not in AUDIO_RATES:
+            raise ConfigError(f"audio_rate must be one of {AUDIO_RATES}, got {self.audio_rate!r}")
         if self.optimizer not in OPTIMIZERS or self.scheduler not in SCHEDULERS:
             raise ConfigError(
                 f"optimizer in {OPTIMIZERS}, scheduler in {SCHEDULERS}; got {self.optimizer}, {self.scheduler}"
@@ -137,7 +141,13 @@ def predict(
     for batch in data.batches(split, batch_size):
         out = model(batch.to(device))
         rows = [order[i] for i in batch.ids]
-        preds[rows] = out["pred"].float().cpu().numpy()
+        pred = out["pred"].float().cpu().numpy()
+        if not np.isfinite(pred).all():
+            bad = [i for i, row in zip(batch.ids, pred) if not np.isfinite(row).all()]
+            raise FloatingPointError(
+                f"non-finite predictions on {split} for {len(bad)} clip(s), first {bad[:5]}"
+            )
+        preds[rows] = pred
         if "fusion_weights" in out:
             if weights is None:
                 weights = np.zeros((len(order), 3))
@@ -292,3 +302,60 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
     }
     write_metrics(metrics, out_dir)
     return metrics
+
+
+def train_runs(
+    specs: list[RunSpec],
+    out_dirs: list[str | Path],
+    stores: dict[int, dict[str, list[str]]],
+    manifest: str | Path,
+    test_labels: str | Path | None,
+    device: torch.device,
+) -> list[dict]:
+    """Train the runs ``specs`` (one per seed) of one (system, variant) in one process.
+
+    ``stores`` maps each run's seed to its {modality: shard paths}; runs reading the same stores
+    share one load. Each run folder gets its own ``log.txt`` (this process's log while that run
+    trains). Returns each run's metrics.json.
+    """
+    loaded: dict[tuple, RunData] = {}
+    results = []
+    for spec, out_dir in zip(specs, out_dirs):
+        given = stores[spec.seed]
+        used = parse_modalities(spec.modalities)
+        if sorted(given) != sorted(used):
+            raise ConfigError(
+                f"{spec.system}/{spec.variant} seed {spec.seed} uses modalities {spec.modalities}; "
+                f"stores were given for {''.join(sorted(given))}"
+            )
+        key = tuple((m, tuple(given[m])) for m in used)
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with run_log(out_dir / "log.txt"):
+            if key not in loaded:
+                start = time.perf_counter()
+                loaded[key] = load_run_data(
+                    manifest,
+                    {m: given[m] for m in used},
+                    test_labels,
+                    spec.train.max_steps,
+                    spec.train.standardize,
+                    spec.train.audio_rate,
+                )
+                log.info("loaded features in %.1f s", time.perf_counter() - start)
+            metrics = train_run(spec, loaded[key], out_dir, device)
+        valid = metrics["splits"]["valid"]["mean_pearson"]
+        test = metrics["splits"].get("test", {}).get("mean_pearson")
+        log.info(
+            "done: %s/%s seed %d, valid mean Pearson %.4f%s, best epoch %d of %d, %.1f s",
+            spec.system,
+            spec.variant,
+            spec.seed,
+            valid,
+            "" if test is None else f", test {test:.4f}",
+            metrics["best_epoch"],
+            metrics["epochs_run"],
+            metrics["train_seconds"],
+        )
+        results.append(metrics)
+    return results

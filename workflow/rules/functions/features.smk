@@ -6,15 +6,40 @@ import os
 ENCODERS = config["encoders"]
 FEATURES = config["features"]
 STAGE1 = config["stage1"]
-FEATSETS = ["official", "stage1"]
+STAGE1_SEEDS = STAGE1["seeds"]
 FEATURE_MODALITIES = ["visual", "audio", "text"]
-# One features job per shard (clusters, GPUs), or per split (the demo: fewer Python start-ups).
-FEATURES_PER_SPLIT = FEATURES.get("job_per", "shard") == "split"
 PAIRS = {"vision_text": "vision", "audio_text": "audio"}
+# The encoder keys each encoder-made feature set reads (stage1 reads Stage I checkpoints).
+SET_ENCODERS = {
+    "official": {
+        "vision": "baseline_vision",
+        "audio": "baseline_audio",
+        "text": "text",
+    },
+    "frozen": {"vision": "vision", "audio": "audio", "text": "text"},
+}
 # The demo's tiny random-initialised encoders, built by rule make_tiny_models.
 TINY_MODELS = {
-    role: PATHS["local_models"].format(role=role) for role in ("clip", "wav2vec2")
+    role: PATHS["local_models"].format(role=role) for role in ENCODERS["tiny"]["models"]
 }
+
+
+def stage1_set(seed):
+    """The directory name of the stage1 feature set made by the Stage I models of ``seed``."""
+    return f"stage1_seed{seed}"
+
+
+FEATSET_DIRS = ["official", "frozen", *(stage1_set(s) for s in STAGE1_SEEDS)]
+FEATSET_PATTERN = "official|frozen|stage1_seed\\d+"
+
+
+def featset_kind(featset_dir):
+    """``official``, ``frozen`` or ``stage1`` (for ``stage1_seed<k>``)."""
+    return "stage1" if featset_dir.startswith("stage1_seed") else featset_dir
+
+
+def featset_seed(featset_dir):
+    return int(featset_dir.removeprefix("stage1_seed"))
 
 
 def _model_path(spec):
@@ -27,51 +52,36 @@ def tiny_models_for(*keys):
     return [path for path in TINY_MODELS.values() if os.path.normpath(path) in wanted]
 
 
-def stage1_ckpt(pair):
-    return PATHS["stage1_ckpt"].format(pair=pair)
+def stage1_ckpt(pair, seed):
+    return PATHS["stage1_ckpt"].format(pair=pair, seed=seed)
 
 
 def stage1_text_pair():
     """The Stage I pair whose text encoder and head make the stage1 text features."""
-    return STAGE1.get("text_pair", "vision_text")
+    return STAGE1["text_pair"]
 
 
-def feature_job_inputs(split, shard_list):
-    """Input function of a features job over ``shard_list`` of ``split``: the manifest, each
-    shard's frames, audio and transcripts, and the set's tiny models or Stage I checkpoints.
-    """
+def feature_inputs(split):
+    """Input function of the features job of ``split``: the manifest, each shard's frames, audio
+    and transcripts, and the set's tiny models or Stage I checkpoints."""
 
     def inputs(wildcards):
         files = {
             "manifest": PATHS["manifest"],
-            "frames": [
-                PATHS["frames"].format(split=split, shard=s) for s in shard_list
-            ],
-            "audio": [PATHS["audio"].format(split=split, shard=s) for s in shard_list],
-            "transcripts": [
-                PATHS["transcript_shard"].format(split=split, shard=s)
-                for s in shard_list
-            ],
+            "frames": per_shard(PATHS["frames"], split),
+            "audio": per_shard(PATHS["audio"], split),
+            "transcripts": per_shard(PATHS["transcript_shard"], split),
         }
-        if wildcards.featset == "official":
-            files["models"] = tiny_models_for(
-                "baseline_vision", "baseline_audio", "text"
-            )
+        kind = featset_kind(wildcards.featset)
+        if kind == "stage1":
+            seed = featset_seed(wildcards.featset)
+            pairs = {"vision_text", "audio_text", stage1_text_pair()}
+            files["checkpoints"] = sorted(stage1_ckpt(p, seed) for p in pairs)
         else:
-            files["checkpoints"] = sorted(
-                {
-                    stage1_ckpt(p)
-                    for p in ("vision_text", "audio_text", stage1_text_pair())
-                }
-            )
+            files["models"] = tiny_models_for(*SET_ENCODERS[kind].values())
         return files
 
     return inputs
-
-
-def feature_inputs(wildcards):
-    """Input function of the per-shard features rule."""
-    return feature_job_inputs(wildcards.split, [wildcards.shard])(wildcards)
 
 
 def feature_outputs(split, modality):
@@ -81,16 +91,23 @@ def feature_outputs(split, modality):
 
 def feature_source_args(wildcards):
     """CLI options naming where one feature set comes from (encoders or Stage I checkpoints)."""
-    if wildcards.featset == "official":
+    kind = featset_kind(wildcards.featset)
+    if kind == "stage1":
+        seed = featset_seed(wildcards.featset)
         return (
-            f"--dataset-root {ROOT} --vision {as_json(ENCODERS['baseline_vision'])}"
-            f" --audio-encoder {as_json(ENCODERS['baseline_audio'])}"
-            f" --text {as_json(ENCODERS['text'])}"
+            f"--visual-ckpt {stage1_ckpt('vision_text', seed)}"
+            f" --audio-ckpt {stage1_ckpt('audio_text', seed)}"
+            f" --text-ckpt {stage1_ckpt(stage1_text_pair(), seed)}"
         )
-    return (
-        f"--visual-ckpt {stage1_ckpt('vision_text')} --audio-ckpt {stage1_ckpt('audio_text')}"
-        f" --text-ckpt {stage1_ckpt(stage1_text_pair())}"
+    keys = SET_ENCODERS[kind]
+    args = (
+        f"--vision {as_json(ENCODERS[keys['vision']])}"
+        f" --audio-encoder {as_json(ENCODERS[keys['audio']])}"
+        f" --text {as_json(ENCODERS[keys['text']])}"
     )
+    if kind == "official":
+        args += f" --dataset-root {ROOT_ARG} --official-source {FEATURES['official_source']}"
+    return args
 
 
 def stage1_inputs(wildcards):
@@ -98,7 +115,7 @@ def stage1_inputs(wildcards):
     kind = PAIRS[wildcards.pair]
     media = PATHS["frames"] if kind == "vision" else PATHS["audio"]
     inputs = {"models": tiny_models_for(kind, "text")}
-    for split in ("train", "valid", "test"):
+    for split in SPLITS:
         inputs[f"{split}_media"] = per_shard(media, split)
         inputs[f"{split}_transcripts"] = PATHS["transcripts"].format(split=split)
     return inputs
@@ -109,11 +126,16 @@ def stage1_media_encoder(wildcards):
     return as_json(ENCODERS[PAIRS[wildcards.pair]])
 
 
+def stage1_settings(wildcards):
+    """Config section stage1 for one seed's job, as one JSON word."""
+    settings = {k: v for k, v in STAGE1.items() if k != "seeds"}
+    return as_json({**settings, "seed": int(wildcards.seed)})
+
+
 def feature_targets():
-    """Final outputs of workflow/rules/features.smk for the default target: every shard's three feature
-    stores of both feature sets, and both Stage I checkpoints and logs."""
+    """Final outputs of workflow/rules/features.smk for the default target: every Stage I
+    checkpoint and log (the feature stores are made for the runs that read them)."""
     return [
-        *all_shards(PATHS["features"], featset=FEATSETS, modality=FEATURE_MODALITIES),
-        *expand(PATHS["stage1_ckpt"], pair=list(PAIRS)),
-        *expand(PATHS["stage1_log"], pair=list(PAIRS)),
+        *expand(PATHS["stage1_ckpt"], pair=list(PAIRS), seed=STAGE1_SEEDS),
+        *expand(PATHS["stage1_log"], pair=list(PAIRS), seed=STAGE1_SEEDS),
     ]

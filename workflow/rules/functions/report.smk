@@ -11,7 +11,7 @@ FIGURES = [
     "stage1_curves",
     "fusion_weights",
 ]
-STAGE1_LOGS = expand(PATHS["stage1_log"], pair=["vision_text", "audio_text"])
+STAGE1_LOGS = expand(PATHS["stage1_log"], pair=list(PAIRS), seed=STAGE1_SEEDS)
 SYNTHETIC = config["dataset"]["source"] == "synthetic"
 
 

@@ -1,15 +1,26 @@
 # Functions (input functions, targets, params) for the rules in workflow/rules/train.smk.
 # They live apart from the rules because `snakemake --lint` wants no functions beside rules.
 # A system either trains a model (`model`) or averages other runs (`fuse`); see docs/models.md.
+# One job per (system, variant) trains or fuses every seed of train.seeds, each into its own run
+# folder (one Python and torch start-up per job instead of per run).
 
 import os
 
 TRAIN = config["train"]
 SYSTEMS = TRAIN["systems"]
+SEEDS = TRAIN["seeds"]
 STORE_OF = {"V": "visual", "A": "audio", "T": "text"}
 
 PATHS["run_file"] = f"{PATHS['run_dir']}/{{name}}"
 PATHS["submission_info"] = f"{R}/submission/{{system}}.json"
+RUN_FILES = [
+    "metrics.json",
+    "predictions_train.csv",
+    "predictions_valid.csv",
+    "predictions_test.csv",
+]
+TRAINED_FILES = [*RUN_FILES, "train_log.tsv", "model.pt", "log.txt"]
+FUSED_FILES = [*RUN_FILES, "members.json"]
 
 
 def test_labels_input():
@@ -18,9 +29,11 @@ def test_labels_input():
     return [raw(path)] if path else []
 
 
-def test_labels_arg(wildcards, input):
-    """The ``--test-labels`` argument: the input file, or empty when labels are hidden."""
-    return input.test_labels if config["dataset"]["test_labels"] else ""
+def test_labels_option(wildcards, input):
+    """``--test-labels <file>``, or nothing when the test labels are hidden."""
+    return (
+        f"--test-labels {input.test_labels}" if config["dataset"]["test_labels"] else ""
+    )
 
 
 def is_fusion(system):
@@ -57,37 +70,87 @@ def run_config(system, variant):
     return resolved
 
 
-def run_file(name, **wildcards):
-    """A file of a run folder (``metrics.json``, ``predictions_valid.csv``, ...)."""
-    return expand(PATHS["run_file"], name=name, allow_missing=True, **wildcards)[0]
+def run_files(names):
+    """Every seed's files ``names`` of one (system, variant) (wildcards left in place)."""
+    return expand(PATHS["run_file"], name=names, seed=SEEDS, allow_missing=True)
+
+
+def run_dirs(wildcards):
+    """Every seed's run folder of the job's (system, variant), in train.seeds order."""
+    return " ".join(
+        PATHS["run_dir"].format(
+            system=wildcards.system, variant=wildcards.variant, seed=seed
+        )
+        for seed in SEEDS
+    )
 
 
 def runs(system):
     """(variant, seed) of every run of ``system``."""
-    return [(v, s) for v in SYSTEMS[system]["variants"] for s in TRAIN["seeds"]]
+    return [(v, s) for v in SYSTEMS[system]["variants"] for s in SEEDS]
 
 
-def run_stores(modality):
-    """Input function: every shard of every split of ``modality``'s store, if the run uses it."""
+def featset_dir(features, seed):
+    """The feature set directory a run of ``seed`` reads: Stage I runs pair seed i of
+    train.seeds with Stage I seed i mod len(stage1.seeds)."""
+    if features != "stage1":
+        return features
+    return stage1_set(STAGE1_SEEDS[SEEDS.index(int(seed)) % len(STAGE1_SEEDS)])
 
-    def stores(wildcards):
-        cfg = run_config(wildcards.system, wildcards.variant)
-        if modality not in cfg["modalities"]:
-            return []
-        return all_shards(
-            PATHS["features"], featset=cfg["features"], modality=STORE_OF[modality]
-        )
 
-    return stores
+def run_stores(system, variant, seed):
+    """{modality letter: every shard of every split of its store} of one run."""
+    cfg = run_config(system, variant)
+    featset = featset_dir(cfg["features"], seed)
+    return {
+        m: all_shards(PATHS["features"], featset=featset, modality=STORE_OF[m])
+        for m in cfg["modalities"]
+    }
+
+
+def train_inputs(wildcards):
+    """Input function: every store that some seed of the job reads."""
+    paths = {
+        path
+        for seed in SEEDS
+        for stores in run_stores(wildcards.system, wildcards.variant, seed).values()
+        for path in stores
+    }
+    return sorted(paths)
+
+
+def stores_option(wildcards):
+    """``--stores SEED MODALITY path ...`` for every seed and modality of the job."""
+    return " ".join(
+        f"--stores {seed} {modality} {' '.join(paths)}"
+        for seed in SEEDS
+        for modality, paths in run_stores(
+            wildcards.system, wildcards.variant, seed
+        ).items()
+    )
 
 
 def fusion_members(wildcards):
-    """Input function: the metrics.json of each member run, same seed."""
+    """Input function: the metrics.json of each member run, every seed."""
     members = run_config(wildcards.system, wildcards.variant)["fuse"]
     return [
-        PATHS["run_metrics"].format(system=s, variant=v, seed=wildcards.seed)
+        PATHS["run_metrics"].format(system=s, variant=v, seed=seed)
+        for seed in SEEDS
         for s, v in (m.split("/", 1) for m in members)
     ]
+
+
+def members_option(wildcards):
+    """``--members SEED run_dir ...`` for every seed: the member runs of that seed."""
+    members = run_config(wildcards.system, wildcards.variant)["fuse"]
+    return " ".join(
+        f"--members {seed} "
+        + " ".join(
+            PATHS["run_dir"].format(system=s, variant=v, seed=seed)
+            for s, v in (m.split("/", 1) for m in members)
+        )
+        for seed in SEEDS
+    )
 
 
 def submission_runs(wildcards):
