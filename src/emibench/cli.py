@@ -18,6 +18,7 @@ STAGE_CLIS = (
     "emibench.data.cli",
     "emibench.media.cli",
     "emibench.asr.cli",
+    "emibench.robustness.cli",
     "emibench.encoders.cli",
     "emibench.features.cli",
     "emibench.stage1.cli",
