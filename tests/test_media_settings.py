@@ -47,6 +47,9 @@ def test_schema_defaults_match_the_settings(cls, path):
 @pytest.mark.parametrize("config", ["config/config.yaml", "config/vidmimic2.yaml"])
 def test_shipped_configs_build_settings(config):
     section = yaml.safe_load((REPO / config).read_text())["preprocess"]
-    settings_from(FrameSettings, section["frames"], "preprocess.frames")
-    settings_from(AudioSettings, section["audio"], "preprocess.audio")
-    settings_from(AsrSettings, section["asr"], "preprocess.asr")
+    for cls, key in ((FrameSettings, "frames"), (AudioSettings, "audio"), (AsrSettings, "asr")):
+        settings = settings_from(cls, section[key], f"preprocess.{key}")
+        for name, value in section[key].items():
+            got = getattr(settings, name)
+            got = dataclasses.asdict(got) if dataclasses.is_dataclass(got) else got
+            assert got == value, f"{config} preprocess.{key}.{name}"

@@ -79,7 +79,9 @@ def test_baselines(name, modalities):
 
 
 def test_padding_does_not_change_predictions():
-    """A clip's prediction is the same alone or padded inside a batch with a longer clip."""
+    """A clip's prediction is the same alone or padded inside a batch with a longer clip, whatever
+    the padded steps hold (they are filled with a large value, not zeros, so that a model which
+    forgot a mask cannot pass by multiplying by zero)."""
     torch.manual_seed(0)
     for name, modalities in [
         ("dscmn", "VAT"),
@@ -93,6 +95,7 @@ def test_padding_does_not_change_predictions():
         for m in modalities:  # copy clip 0's real steps into the single-clip batch
             seq, one = full.get(m), alone.get(m)
             one.data[0] = seq.data[0, : one.data.shape[1]]
+            seq.data[0, one.data.shape[1] :] = 1e3
         if "T" in modalities:
             alone.text_cls[0] = full.text_cls[0]
         with torch.no_grad():

@@ -16,18 +16,58 @@ validate(config, "../../config/schema/config.schema.yaml")
 
 DATASET = config["dataset"]["name"]
 ROOT = config["dataset"]["root"]
+SOURCE = config["dataset"]["source"]
 R = f"results/{DATASET}"
 SPLITS = ["train", "valid", "test"]
 ENV = "../../envs/emibench.yaml"
 
-if config["dataset"]["source"] == "local" and not Path(ROOT).is_dir():
+if SOURCE == "local" and not Path(ROOT).is_dir():
     raise WorkflowError(
         f"config key dataset.root: {ROOT!r} is not a directory; "
         "point it at your Hume-Vidmimic2 root (with train_split.csv, valid_split.csv and raw/)"
     )
 
 
+def resolve_source_keys(config, root, source):
+    """Keys whose value follows the dataset source (``auto``), resolved once, here.
+
+    dataset.test_labels: the synthetic set's own test_labels.csv, hidden ("") elsewhere.
+    preprocess.asr.vocabulary: PocketSphinx on the synthetic phrase bank, else its full English
+    model. A value that cannot hold for this source is an error naming the key.
+    """
+    dataset, asr = config["dataset"], config["preprocess"]["asr"]
+    if dataset["test_labels"] == "auto":
+        dataset["test_labels"] = f"{root}/test_labels.csv" if source == "synthetic" else ""
+    elif dataset["test_labels"] and source == "local" and not Path(dataset["test_labels"]).is_file():
+        raise WorkflowError(
+            f"config key dataset.test_labels: {dataset['test_labels']!r} is not a file; "
+            "give the test labels CSV, or '' when they are hidden"
+        )
+    if asr["vocabulary"] == "auto":
+        asr["vocabulary"] = "phrase_bank" if source == "synthetic" else "full"
+    elif (
+        asr["backend"] == "pocketsphinx"
+        and asr["vocabulary"] == "phrase_bank"
+        and source != "synthetic"
+        and not Path(root, "phrases.txt").is_file()
+    ):
+        raise WorkflowError(
+            "config key preprocess.asr.vocabulary: phrase_bank needs a phrase bank "
+            f"{root}/phrases.txt, which only the synthetic set has; use auto or full"
+        )
+
+
+resolve_source_keys(config, ROOT, SOURCE)
+
+
 PATHS = {
+    # the dataset root (inputs of a real set, outputs of the synthesize rule)
+    "split_csv": f"{ROOT}/{{split}}_split.csv",
+    "raw_dir": f"{ROOT}/raw",
+    "audio_dir": f"{ROOT}/audio",
+    "synthetic_test_labels": f"{ROOT}/test_labels.csv",
+    "latents": f"{ROOT}/latents.csv",
+    "phrases": f"{ROOT}/phrases.txt",
     # dataset.smk
     "manifest": f"{R}/manifest.tsv",
     "dataset_ok": f"{R}/dataset/layout_ok.json",
@@ -39,6 +79,7 @@ PATHS = {
     "audio": f"{R}/audio/{{split}}/{{shard}}.h5",
     "transcript_shard": f"{R}/transcripts/{{split}}/{{shard}}.tsv",
     "transcripts": f"{R}/transcripts/{{split}}.tsv",
+    "tiny_whisper": "results/models/whisper",
     # features.smk
     "local_models": "results/models/{role}",
     "features": f"{R}/features/{{featset}}/{{modality}}/{{split}}/{{shard}}.h5",
@@ -47,7 +88,9 @@ PATHS = {
     # train.smk
     "run_dir": f"{R}/runs/{{system}}/{{variant}}/seed{{seed}}",
     "run_metrics": f"{R}/runs/{{system}}/{{variant}}/seed{{seed}}/metrics.json",
+    "run_file": f"{R}/runs/{{system}}/{{variant}}/seed{{seed}}/{{name}}",
     "submission": f"{R}/submission/{{system}}.csv",
+    "submission_info": f"{R}/submission/{{system}}.json",
     # report.smk
     "results_table": f"{R}/results.tsv",
     "metrics": f"{R}/metrics.json",

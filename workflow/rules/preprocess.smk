@@ -18,7 +18,7 @@ rule frames:
         mem_mb=config["resources"]["mem_mb"],
         runtime=config["resources"]["runtime"],
     params:
-        config=as_json(PREPROCESS.get("frames", {})),
+        config=as_json(PREPROCESS["frames"]),
     shell:
         "emibench frames --manifest {input.manifest} --split {wildcards.split}"
         " --shard {wildcards.shard} --out {output} --config {params.config}"
@@ -41,7 +41,7 @@ rule audio:
         mem_mb=config["resources"]["mem_mb"],
         runtime=config["resources"]["runtime"],
     params:
-        config=as_json(PREPROCESS.get("audio", {})),
+        config=as_json(PREPROCESS["audio"]),
     shell:
         "emibench audio --manifest {input.manifest} --split {wildcards.split}"
         " --shard {wildcards.shard} --out {output} --config {params.config} > {log} 2>&1"

@@ -44,7 +44,7 @@ class AsrSettings:
     num_beams: int = 1
     max_new_tokens: int = 128
     precision: str = "auto"
-    vocabulary: str = "phrase_bank"
+    vocabulary: str = "auto"
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -63,7 +63,8 @@ class AsrSettings:
 def make_transcriber(
     settings: AsrSettings, device: str = "auto", phrases: str | Path | None = None
 ) -> Transcriber:
-    """The configured backend; ``phrases`` is the phrase bank for pocketsphinx ``phrase_bank``."""
+    """The configured backend; ``phrases`` is the phrase bank for pocketsphinx ``phrase_bank``
+    (vocabulary ``auto``: the phrase bank when one is given, else the full vocabulary)."""
     if settings.backend == "whisper":
         from emibench.asr.whisper import WhisperTranscriber
 
@@ -79,7 +80,10 @@ def make_transcriber(
         )
     from emibench.asr.pocketsphinx_backend import PocketSphinxTranscriber
 
-    return PocketSphinxTranscriber(settings.vocabulary, phrases)
+    vocabulary = settings.vocabulary
+    if vocabulary == "auto":
+        vocabulary = "phrase_bank" if phrases else "full"
+    return PocketSphinxTranscriber(vocabulary, phrases)
 
 
 def _batches(

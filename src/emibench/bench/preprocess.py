@@ -11,6 +11,7 @@ asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import tempfile
 import time
@@ -56,9 +57,9 @@ def _preprocess_config(path: str) -> dict:
 
 
 def synthesize(root: Path, n_clips: int, threads: int):
-    """``n_clips`` synthetic train clips in ``root``; returns a one-shard manifest and the latents table."""
-    import pandas as pd
-
+    """``n_clips`` synthetic train clips in ``root``; returns the manifest path (one shard per
+    split, built by ``data.manifest`` as the workflow builds it) and the latents table."""
+    from emibench.data.manifest import build_manifest
     from emibench.data.synthetic.generate import generate
     from emibench.data.synthetic.settings import SynthSettings
     from emibench.data.tables import write_table
@@ -74,22 +75,8 @@ def synthesize(root: Path, n_clips: int, threads: int):
         "synthetic",
     )
     latents = generate(settings, root, threads=threads)
-    rows = []
-    for record in latents[latents["split"] == "train"].to_dict("records"):
-        audio = sorted((root / "audio").glob(f"{record['id']}.*"))
-        rows.append(
-            {
-                "id": record["id"],
-                "split": "train",
-                "shard": 0,
-                "video_path": str(root / "raw" / f"{record['id']}.mp4"),
-                "audio_path": str(audio[0]) if audio else "",
-                "status": "ok",
-                "reason": "",
-            }
-        )
     manifest = root / "manifest.tsv"
-    write_table(pd.DataFrame(rows), manifest)
+    write_table(build_manifest(root, {"train": 1, "valid": 1, "test": 1}, threads), manifest)
     return manifest, latents
 
 
@@ -102,6 +89,17 @@ def _timed(step):
 
 
 def run(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as stack:
+        work = Path(args.workdir) if args.workdir else None
+        if work is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="emibench-bench-")))
+        work.mkdir(parents=True, exist_ok=True)
+        print("\n".join(measure_preprocess(args, work)), flush=True)
+    return 0
+
+
+def measure_preprocess(args: argparse.Namespace, work: Path) -> list[str]:
+    """Run frames, audio and ASR on one shard in ``work`` as the rules do; the report's lines."""
     import numpy as np
 
     from emibench.asr.transcribe import AsrSettings, make_transcriber, transcribe_shard
@@ -111,16 +109,19 @@ def run(args: argparse.Namespace) -> int:
     from emibench.data.tables import read_table
     from emibench.media.audio import AudioSettings, write_audio_shard
     from emibench.media.frames import FrameSettings, write_frames_shard
-    from emibench.settings import settings_from
+    from emibench.model_source import is_local
+    from emibench.settings import ConfigError, settings_from
 
     config = _preprocess_config(args.configfile)
     frames_settings = settings_from(FrameSettings, config.get("frames"), "preprocess.frames")
     audio_settings = settings_from(AudioSettings, config.get("audio"), "preprocess.audio")
     asr_settings = settings_from(AsrSettings, config.get("asr"), "preprocess.asr")
-
-    scratch = None if args.workdir else tempfile.TemporaryDirectory(prefix="emibench-bench-")
-    work = Path(args.workdir or scratch.name)
-    work.mkdir(parents=True, exist_ok=True)
+    model = asr_settings.model
+    if asr_settings.backend == "whisper" and is_local(model) and not Path(model).exists():
+        raise ConfigError(
+            f"preprocess.asr.model: {model} does not exist; write a tiny Whisper there with "
+            f"`emibench make-tiny-whisper --out {model}`"
+        )
     latents = None
     if args.manifest:
         manifest, split, shard, phrases = Path(args.manifest), args.split, args.shard, args.phrases
@@ -130,17 +131,6 @@ def run(args: argparse.Namespace) -> int:
         )
         log.info("synthesized %d clips in %.1f s", args.clips, seconds)
         split, shard, phrases = "train", 0, args.phrases or str(work / "data" / "phrases.txt")
-
-    if (
-        asr_settings.backend == "whisper"
-        and asr_settings.model.rstrip("/") == "results/models/whisper"
-        and not Path(asr_settings.model).exists()
-    ):
-        from dataclasses import replace
-
-        from emibench.asr.tiny_whisper import make_tiny_whisper
-
-        asr_settings = replace(asr_settings, model=str(make_tiny_whisper(work / "whisper")))
 
     frames_report, frames_s = _timed(
         lambda: write_frames_shard(
@@ -221,7 +211,4 @@ def run(args: argparse.Namespace) -> int:
             lines.append(
                 f"asr word error rate on {len(scored)} synthetic clips with speech: {wer:.3f}"
             )
-    print("\n".join(lines), flush=True)
-    if scratch is not None:
-        scratch.cleanup()
-    return 0
+    return lines

@@ -4,21 +4,13 @@
 import os
 import shlex
 
-SOURCE = config["dataset"]["source"]
 ROOT_ARG = shlex.quote(ROOT)
-# The dataset root's files (inputs for a real set, outputs of the synthesize rule).
-PATHS["split_csv"] = f"{ROOT}/{{split}}_split.csv"
-PATHS["raw_dir"] = f"{ROOT}/raw"
-PATHS["audio_dir"] = f"{ROOT}/audio"
-PATHS["synthetic_test_labels"] = f"{ROOT}/test_labels.csv"
-PATHS["latents"] = f"{ROOT}/latents.csv"
-PATHS["phrases"] = f"{ROOT}/phrases.txt"
 SPLIT_CSVS = expand(PATHS["split_csv"], split=SPLITS)
 
 
 def synth_settings():
     """The `synthetic` config section as one JSON argument (threads go to the rule instead)."""
-    settings = {k: v for k, v in config.get("synthetic", {}).items() if k != "threads"}
+    settings = {k: v for k, v in config["synthetic"].items() if k != "threads"}
     return as_json(settings)
 
 
@@ -29,12 +21,12 @@ def synth_root(wildcards, output):
 
 def synth_threads():
     """Worker processes of the synthesize rule."""
-    return config.get("synthetic", {}).get("threads", 2)
+    return config["synthetic"]["threads"]
 
 
 def download_spec():
     """`dataset.download` (archives, credential variables) as one JSON argument."""
-    return as_json(config["dataset"].get("download", {}))
+    return as_json(config["dataset"]["download"])
 
 
 def manifest_inputs(wildcards):

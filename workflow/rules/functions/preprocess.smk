@@ -3,23 +3,16 @@
 
 import shlex
 
-PREPROCESS = config.get("preprocess", {})
-ASR = PREPROCESS.get("asr", {})
-ASR_BACKEND = ASR.get("backend", "pocketsphinx")
+PREPROCESS = config["preprocess"]
+ASR = PREPROCESS["asr"]
+ASR_BACKEND = ASR["backend"]
 # The tiny random-initialised Whisper the workflow builds when the config points at it.
-TINY_WHISPER = PATHS["local_models"].format(role="whisper")
-PATHS["tiny_whisper"] = TINY_WHISPER
-# Phrase bank of the synthetic dataset (restricts the PocketSphinx vocabulary); dataset.smk's
-# synthesize rule writes it.
-PATHS.setdefault("phrases", f"{ROOT}/phrases.txt")
+TINY_WHISPER = PATHS["tiny_whisper"]
 
 
 def uses_phrase_bank():
     """True when PocketSphinx decodes with the phrase-bank grammar."""
-    return (
-        ASR_BACKEND == "pocketsphinx"
-        and ASR.get("vocabulary", "phrase_bank") == "phrase_bank"
-    )
+    return ASR_BACKEND == "pocketsphinx" and ASR["vocabulary"] == "phrase_bank"
 
 
 def phrases_option():
@@ -36,7 +29,7 @@ def transcribe_inputs(wildcards):
     }
     if uses_phrase_bank():
         inputs["phrases"] = raw(PATHS["phrases"])
-    if ASR_BACKEND == "whisper" and ASR.get("model", "").rstrip("/") == TINY_WHISPER:
+    if ASR_BACKEND == "whisper" and ASR["model"].rstrip("/") == TINY_WHISPER:
         inputs["model"] = TINY_WHISPER
     return inputs
 

@@ -11,8 +11,6 @@ SYSTEMS = TRAIN["systems"]
 SEEDS = TRAIN["seeds"]
 STORE_OF = {"V": "visual", "A": "audio", "T": "text"}
 
-PATHS["run_file"] = f"{PATHS['run_dir']}/{{name}}"
-PATHS["submission_info"] = f"{R}/submission/{{system}}.json"
 RUN_FILES = [
     "metrics.json",
     "predictions_train.csv",
