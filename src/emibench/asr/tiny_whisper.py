@@ -5,10 +5,9 @@ The demo config and the tests need a Whisper that loads through the same code pa
 without any download. This module builds one from scratch:
 
 - a byte-level BPE tokenizer trained with the ``tokenizers`` library on a few sentences, with
-  Whisper's special tokens in Whisper's order (``<|endoftext|>``, ``<|startoftranscript|>``, the
-  100 language tokens, ``<|translate|>``, ``<|transcribe|>``, ``<|startoflm|>``,
-  ``<|startofprev|>``, ``<|nospeech|>``, ``<|notimestamps|>``, then the 1,501 timestamp tokens
-  ``<|0.00|>`` .. ``<|30.00|>``), so language detection and timestamp logic work unchanged;
+  Whisper's special and timestamp tokens in Whisper's order
+  (:func:`emibench.asr.whisper_tokenizer.whisper_tokenizer`), so language detection and timestamp
+  logic work unchanged;
 - the standard ``WhisperFeatureExtractor`` (80 log-mel bins, 30 s windows of 16 kHz audio);
 - a ``WhisperForConditionalGeneration`` with d_model 64 and two layers each side, weights from a
   seeded random initialisation, and a generation config with ``lang_to_id``/``task_to_id``.
@@ -23,6 +22,8 @@ import json
 import logging
 import tempfile
 from pathlib import Path
+
+from emibench.asr.whisper_tokenizer import special_tokens, whisper_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -57,44 +58,11 @@ def _train_bpe(workdir: Path) -> tuple[dict[str, int], list[tuple[str, str]]]:
     return vocab, merges
 
 
-def _special_tokens() -> list[str]:
-    from transformers.models.whisper.tokenization_whisper import LANGUAGES
-
-    return [
-        "<|endoftext|>",
-        "<|startoftranscript|>",
-        *[f"<|{code}|>" for code in LANGUAGES],
-        "<|translate|>",
-        "<|transcribe|>",
-        "<|startoflm|>",
-        "<|startofprev|>",
-        "<|nospeech|>",
-        "<|notimestamps|>",
-    ]
-
-
 def build_tokenizer():
     """A ``WhisperTokenizer`` with a tiny BPE vocabulary and Whisper's special and timestamp tokens."""
-    from tokenizers import AddedToken
-    from transformers import WhisperTokenizer
-
     with tempfile.TemporaryDirectory() as tmp:
         vocab, merges = _train_bpe(Path(tmp))
-    tokenizer = WhisperTokenizer(vocab=vocab, merges=merges, pad_token="<|endoftext|>")
-    specials = _special_tokens()
-    tokenizer.add_special_tokens(
-        {
-            "additional_special_tokens": [
-                AddedToken(t, special=True, normalized=False) for t in specials[1:]
-            ]
-        }
-    )
-    # Timestamps are ordinary added tokens placed right after the last special token, as in Whisper.
-    timestamps = [
-        AddedToken(f"<|{i * 0.02:.2f}|>", special=False, normalized=False) for i in range(1501)
-    ]
-    tokenizer.add_tokens(timestamps)
-    return tokenizer
+    return whisper_tokenizer(vocab, merges)
 
 
 def make_tiny_whisper(out_dir: str | Path, seed: int = SEED) -> Path:
@@ -115,12 +83,8 @@ def make_tiny_whisper(out_dir: str | Path, seed: int = SEED) -> Path:
 
     out_dir = Path(out_dir)
     tokenizer = build_tokenizer()
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in _special_tokens()}
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in special_tokens()}
     eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
-    if tokenizer.convert_tokens_to_ids("<|0.00|>") != ids["<|notimestamps|>"] + 1:
-        raise RuntimeError(
-            "tiny whisper tokenizer: timestamp tokens do not follow <|notimestamps|>"
-        )
     space = tokenizer.convert_tokens_to_ids("Ġ")
     # Random weights favour no token in particular; suppressing every special and timestamp token
     # (end-of-text aside) while generating makes the tiny model write text tokens: gibberish, but a

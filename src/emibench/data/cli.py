@@ -1,5 +1,5 @@
-"""Subcommands of the data stage (see emibench.cli): synth, check-dataset, download, manifest,
-data-report, table1."""
+"""Subcommands of the data stage (see emibench.cli): synth, make-fake-root, check-dataset, download,
+manifest, data-report, table1."""
 
 from __future__ import annotations
 
@@ -41,6 +41,16 @@ def _synth(args: argparse.Namespace) -> int:
     if args.layout_report:
         write_layout_report(check_layout(args.root), args.layout_report)
     log.info("synth done: %d clips in %s", len(table), args.root)
+    return 0
+
+
+@_user_errors
+def _make_fake_root(args: argparse.Namespace) -> int:
+    from emibench.data.fake_root import FakeRootSettings, make_fake_root
+    from emibench.settings import settings_from
+
+    settings = settings_from(FakeRootSettings, args.settings, "fake_root")
+    make_fake_root(args.root, settings, threads=args.threads)
     return 0
 
 
@@ -142,6 +152,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--layout-report", default="", help="also check the layout and write this JSON")
     p.set_defaults(func=_synth)
+
+    p = sub.add_parser(
+        "make-fake-root",
+        help="write a small fake Hume-Vidmimic2 root in the real layout (for rehearsals)",
+        description="Write ROOT as a licensed copy is laid out: train/valid split CSVs with labels, "
+        "test_split.csv with ids only, raw/{id}.mp4 (H.264 + AAC, varied fps and sizes, speech), "
+        "audio/{id}.mp3 for most clips, organiser vit/ (T, 384) and wav2vec2/ (T, 768) pickles, "
+        "and one clip each over five minutes, without an audio track and under 0.2 s. "
+        "Deterministic for a seed; fake_root.json records the corner ids.",
+    )
+    p.add_argument("root", help="dataset root to write")
+    p.add_argument(
+        "--settings",
+        type=json_arg,
+        default={},
+        help='JSON, all keys optional: {"seed": 0, "clips": {"train": 14, "valid": 7, "test": 7}, '
+        '"duration_s": [3, 7], "long_clip_s": 310, "audio_file_share": 0.85, ...}',
+    )
+    p.add_argument(
+        "--threads", type=int, default=1, help="worker processes drawing and encoding clips"
+    )
+    p.set_defaults(func=_make_fake_root)
 
     p = sub.add_parser(
         "check-dataset",

@@ -1,4 +1,4 @@
-"""Writing synthetic clips: H.264 + AAC mp4 through PyAV, and mono WAV side files."""
+"""Writing synthetic clips: H.264 + AAC mp4 through PyAV, and mono WAV or MP3 side files."""
 
 from __future__ import annotations
 
@@ -65,6 +65,33 @@ def write_mp4(
 def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:
     """Write mono float audio (N,) as 16-bit PCM WAV."""
     sf.write(str(path), np.clip(audio, -1, 1), sample_rate, subtype="PCM_16")
+
+
+def write_mp3(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:
+    """Write mono float audio (N,) as MP3 (PyAV's bundled libmp3lame, its default bit rate)."""
+    samples = np.clip(np.asarray(audio, dtype=np.float32), -1, 1)[None, :]
+    with av.open(str(path), "w", format="mp3") as container:
+        stream = container.add_stream("libmp3lame", rate=sample_rate, layout="mono")
+        frame_size = stream.codec_context.frame_size or 1152
+        for start in range(0, samples.shape[1], frame_size):
+            chunk = np.ascontiguousarray(samples[:, start : start + frame_size])
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+            frame.sample_rate = sample_rate
+            frame.pts = start
+            frame.time_base = Fraction(1, sample_rate)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+AUDIO_WRITERS = {"wav": write_wav, "mp3": write_mp3}
+
+
+def write_audio_file(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:
+    """Write mono float audio (N,) in the format its suffix names (``.wav`` or ``.mp3``)."""
+    suffix = Path(path).suffix.lstrip(".")
+    if suffix not in AUDIO_WRITERS:
+        raise ValueError(f"{path}: audio files are written as {sorted(AUDIO_WRITERS)}")
+    AUDIO_WRITERS[suffix](path, audio, sample_rate)
 
 
 def truncate_file(path: str | Path, keep: float) -> None:

@@ -25,7 +25,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from emibench.data.synthetic import face, phrases, soundtrack
-from emibench.data.synthetic.encode import truncate_file, write_mp4, write_wav
+from emibench.data.synthetic.encode import truncate_file, write_audio_file, write_mp4
 from emibench.data.synthetic.labels import synth_labels
 from emibench.data.synthetic.settings import SynthSettings
 from emibench.data.tables import write_table
@@ -239,8 +239,13 @@ def plan_dataset(settings: SynthSettings) -> list[ClipPlan]:
     return plans
 
 
-def render_clip(plan: ClipPlan, speech: np.ndarray | None, root: Path) -> dict[str, Any]:
-    """Draw and encode one clip into ``root``; returns what was measured (rms levels, frames)."""
+def render_clip(
+    plan: ClipPlan, speech: np.ndarray | None, root: Path, audio_format: str = "wav"
+) -> dict[str, Any]:
+    """Draw and encode one clip into ``root``; returns what was measured (rms levels, frames).
+
+    The separate audio file (``plan.has_audio_file``) is ``audio/{id}.<audio_format>`` (wav or mp3).
+    """
     rng = np.random.default_rng([*plan.seed, 2])
     n_frames = plan.n_frames
     t = np.arange(n_frames) / float(plan.fps)
@@ -289,13 +294,17 @@ def render_clip(plan: ClipPlan, speech: np.ndarray | None, root: Path) -> dict[s
         faststart=plan.faststart,
     )
     if wav is not None:
-        write_wav(root / "audio" / f"{stem}.wav", wav, WAV_RATE)
+        write_audio_file(root / "audio" / f"{stem}.{audio_format}", wav, WAV_RATE)
     if plan.truncate:
         truncate_file(video_path, plan.truncate)
     return {"id": plan.id, "n_frames": written, "speech_rms": speech_rms, "noise_rms": noise_rms}
 
 
-def _speech(plan: ClipPlan) -> np.ndarray | None:
+def clip_speech(plan: ClipPlan) -> np.ndarray | None:
+    """The clip's spoken phrases at eSpeak's rate, or None for a clip without speech.
+
+    Call it in one fixed order in one process: eSpeak carries a little state between utterances.
+    """
     if not plan.phrases:
         return None
     return soundtrack.speech_track(
@@ -373,6 +382,41 @@ def _pool(threads: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=threads, mp_context=context)
 
 
+def render_clips(
+    plans: list[ClipPlan], root: Path, threads: int = 1, audio_format: str = "wav"
+) -> dict[int, dict[str, Any]]:
+    """Render every plan into ``root`` (``raw/`` and ``audio/`` must exist); measured values by id.
+
+    Speech is synthesized here, in one fixed order (largest clips first); drawing and encoding run
+    in ``threads`` processes.
+    """
+    # longest clips first, so a long edge case does not end up as the tail of the pool
+    order = sorted(plans, key=lambda p: (-p.n_frames * p.width * p.height, p.id))
+    measured: dict[int, dict[str, Any]] = {}
+    bar = tqdm(total=len(plans), desc="synth", unit="clip", mininterval=5)
+    if threads <= 1:
+        for plan in order:
+            measured[plan.id] = render_clip(plan, clip_speech(plan), root, audio_format)
+            bar.update()
+    else:
+        with _pool(threads) as pool:
+            pending: set[Future] = set()
+            for plan in order:
+                pending.add(pool.submit(render_clip, plan, clip_speech(plan), root, audio_format))
+                if len(pending) >= 4 * threads:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        result = fut.result()
+                        measured[result["id"]] = result
+                        bar.update()
+            for fut in pending:
+                result = fut.result()
+                measured[result["id"]] = result
+                bar.update()
+    bar.close()
+    return measured
+
+
 def generate(settings: SynthSettings, root: str | Path, threads: int = 1) -> pd.DataFrame:
     """Write the whole synthetic dataset into ``root``; returns the latents table."""
     root = Path(root)
@@ -389,30 +433,7 @@ def generate(settings: SynthSettings, root: str | Path, threads: int = 1) -> pd.
         root,
         threads,
     )
-    # longest clips first, so the long edge case does not end up as the tail of the pool
-    order = sorted(plans, key=lambda p: (-p.n_frames * p.width * p.height, p.id))
-    measured: dict[int, dict[str, Any]] = {}
-    bar = tqdm(total=len(plans), desc="synth", unit="clip", mininterval=5)
-    if threads <= 1:
-        for plan in order:
-            measured[plan.id] = render_clip(plan, _speech(plan), root)
-            bar.update()
-    else:
-        with _pool(threads) as pool:
-            pending: set[Future] = set()
-            for plan in order:
-                pending.add(pool.submit(render_clip, plan, _speech(plan), root))
-                if len(pending) >= 4 * threads:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        result = fut.result()
-                        measured[result["id"]] = result
-                        bar.update()
-            for fut in pending:
-                result = fut.result()
-                measured[result["id"]] = result
-                bar.update()
-    bar.close()
+    measured = render_clips(plans, root, threads)
     (root / "phrases.txt").write_text("\n".join(phrases.phrase_bank()) + "\n")
     write_label_files(plans, root)
     table = latents_table(plans)
