@@ -38,6 +38,12 @@ PAPER_NUMBERS: dict[str, PaperNumber] = {
     "dscmn_v3_vat": PaperNumber(0.51, "v3", f"{_V3}, validation"),
 }
 
+# what each source tag names, for table captions
+PAPER_TAGS: dict[str, str] = {
+    "v1": "the method of arXiv v1, whose Tables 2 and 3 this reproduces",
+    "v3": "the final system of arXiv v3",
+}
+
 # v1 Table 1: the Hume-Vidmimic2 partitions (duration h:mm:ss, clips)
 PAPER_TABLE1: dict[str, tuple[str, int]] = {
     "train": ("15:07:03", 8072),

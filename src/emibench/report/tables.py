@@ -23,7 +23,7 @@ from emibench.emotions import EMOTIONS, format_id
 from emibench.evaluate.metrics import pearson_per_emotion
 from emibench.report.bootstrap import bootstrap_pearson
 from emibench.report.collect import aligned, run_dirs, run_predictions
-from emibench.report.paper_numbers import paper_number
+from emibench.report.paper_numbers import PAPER_TAGS, paper_number
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +282,12 @@ class TableBuilder:
         )
         if name == PER_EMOTION:
             return f"Pearson per emotion on {self.primary} ({what})."
-        return f"{self.specs[name].title}: mean Pearson over the six emotions ({what}). Paper <source>: published validation score (v1: the method of arXiv v1, whose Tables 2-3 this reproduces; v3: the final system of arXiv v3)."
+        caption = f"{self.specs[name].title}: mean Pearson over the six emotions ({what})."
+        tags = self.paper_tags(name)
+        if tags:
+            sources = "; ".join(f"{t}: {PAPER_TAGS.get(t, t)}" for t in tags)
+            caption += f" Paper <source>: the published validation score ({sources})."
+        return caption
 
     def row_display(self, name: str, fmt: str) -> pd.DataFrame:
         """The rendered cells of a Table 2/3/systems table in ``md`` or ``tex``."""

@@ -1,0 +1,84 @@
+"""Checks of a finished rehearsal (tests/rehearsal/run.sh): what issue 11 asks the real path to show.
+
+Usage: python tests/rehearsal/check.py RESULTS_DIR ROOT. Prints what it checked; exits non-zero
+with the first failed check.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from emibench.data.store import SequenceReader
+
+REPO = Path(__file__).resolve().parents[2]
+WIDTHS = {"visual": 768, "audio": 1024, "text": 768}
+HUB_NAMES = {
+    "visual": "ViT-B-16",
+    "audio": "facebook/wav2vec2-large-lv60",
+    "text": "google-bert/bert-base-uncased",
+}
+
+
+def merged_config() -> dict:
+    config = yaml.safe_load((REPO / "config/vidmimic2.yaml").read_text())
+    overrides = yaml.safe_load((REPO / "tests/rehearsal/rehearsal.yaml").read_text())
+
+    def merge(base: dict, over: dict) -> dict:
+        for key, value in over.items():
+            base[key] = merge(base.get(key, {}), value) if isinstance(value, dict) else value
+        return base
+
+    return merge(config, overrides)
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise SystemExit(f"rehearsal check failed: {what}")
+    print(f"ok: {what}")
+
+
+def main(results: Path, root: Path) -> None:
+    config = merged_config()
+    for modality, width in WIDTHS.items():
+        for split in ("train", "valid", "test"):
+            with SequenceReader(results / "features/frozen" / modality / split / "00.h5") as store:
+                attrs = store.store_attrs()
+                check(
+                    attrs["dim"] == width and attrs["encoder"] == HUB_NAMES[modality],
+                    f"frozen {modality} {split}: {attrs['dim']} wide, from {attrs['encoder']}",
+                )
+                present = [i for i in store.ids() if not store.is_missing(i)]
+                check(bool(present), f"frozen {modality} {split}: {len(present)} clips present")
+    systems = config["train"]["systems"]
+    runs = [
+        results / "runs" / system / variant / f"seed{seed}" / "metrics.json"
+        for system, spec in systems.items()
+        for variant in spec["variants"]
+        for seed in config["train"]["seeds"]
+    ]
+    lacking = [str(r) for r in runs if not r.is_file()]
+    check(not lacking, f"all {len(runs)} runs of {len(systems)} systems trained ({lacking[:3]})")
+    for run in runs:
+        metrics = json.loads(run.read_text())
+        check(set(metrics["splits"]) == {"valid"}, f"{run.parent}: scored on valid only")
+    for name in config["report"]["tables"]:
+        table = pd.read_csv(results / "tables" / f"{name}.csv")
+        check(
+            table["valid_mean"].notna().all() and not table.filter(like="test_").any(axis=None),
+            f"table {name}: valid scores, no test column filled",
+        )
+    test_ids = set(pd.read_csv(root / "test_split.csv")["Filename"])
+    for system in systems:
+        submission = pd.read_csv(results / "submission" / f"{system}.csv")
+        check(set(submission["Filename"]) == test_ids, f"submission {system}: every test id")
+    html = (results / "report" / "report.html").read_text()
+    check("Traceback" not in html and len(html) > 10_000, "report.html rendered")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
