@@ -5,6 +5,7 @@ these patterns and never spell paths of their own. Library code receives these p
 """
 
 import json
+import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -19,6 +20,8 @@ ROOT = config["dataset"]["root"]
 R = f"results/{DATASET}"
 SPLITS = ["train", "valid", "test"]
 ENV = "../../envs/emibench.yaml"
+# The checkout that ENV's pip lines install (conda reads a copy of ENV under .snakemake/conda/).
+os.environ.update(EMIBENCH_SOURCE=workflow.basedir)
 
 if config["dataset"]["source"] == "local" and not Path(ROOT).is_dir():
     raise WorkflowError(
@@ -91,6 +94,11 @@ def as_json(value):
     """A config value as one JSON word for a shell command, quoted for the shell."""
     text = json.dumps(value, separators=(",", ":")).replace("'", "'\\''")
     return f"'{text}'"
+
+
+def step_resource(step, key):
+    """``resources.steps.<step>.<key>`` of the config, else the ``resources.<key>`` default."""
+    return config["resources"]["steps"].get(step, {}).get(key, config["resources"][key])
 
 
 def raw(path):

@@ -40,11 +40,11 @@ if FEATURES_PER_SPLIT:
                 featset="official|stage1",
             conda:
                 ENV
-            threads: config["resources"]["threads"]
+            threads: step_resource("features", "threads")
             resources:
-                mem_mb=config["resources"]["mem_mb"],
-                runtime=config["resources"]["runtime"],
-                gpu=config["resources"]["gpu"],
+                mem_mb=step_resource("features", "mem_mb"),
+                runtime=step_resource("features", "runtime"),
+                gpu=step_resource("features", "gpu"),
             params:
                 split=_split,
                 shards=" ".join(shards(_split)),
@@ -76,11 +76,11 @@ else:
             featset="official|stage1",
         conda:
             ENV
-        threads: config["resources"]["threads"]
+        threads: step_resource("features", "threads")
         resources:
-            mem_mb=config["resources"]["mem_mb"],
-            runtime=config["resources"]["runtime"],
-            gpu=config["resources"]["gpu"],
+            mem_mb=step_resource("features", "mem_mb"),
+            runtime=step_resource("features", "runtime"),
+            gpu=step_resource("features", "gpu"),
         params:
             sources=feature_source_args,
             settings=as_json(FEATURES),
@@ -108,11 +108,11 @@ rule stage1:
         pair="vision_text|audio_text",
     conda:
         ENV
-    threads: config["resources"]["threads"]
+    threads: step_resource("stage1", "threads")
     resources:
-        mem_mb=config["resources"]["mem_mb"],
-        runtime=config["resources"]["runtime"],
-        gpu=config["resources"]["gpu"],
+        mem_mb=step_resource("stage1", "mem_mb"),
+        runtime=step_resource("stage1", "runtime"),
+        gpu=step_resource("stage1", "gpu"),
     params:
         media_encoder=stage1_media_encoder,
         text_encoder=as_json(ENCODERS["text"]),
