@@ -22,7 +22,7 @@ from pathlib import Path
 GPU_RULES = re.compile(r"^rule_(features\w*|stage1|train)(_wildcards_|$)")
 # Snakemake prints the logs of failed jobs (the cancelled one) between two rules of "=".
 EMBEDDED_LOG = re.compile(r"^Logfile [^\n]*:\n={80}\n.*?^={80}$", re.MULTILINE | re.DOTALL)
-FIELDS = ["id", "partition", "state", "time", "cpus", "memory", "gres", "comment"]
+FIELDS = ["id", "partition", "state", "time", "cpus", "memory", "gpus", "comment"]
 
 
 def read_jobs(path):
@@ -36,6 +36,12 @@ def read_jobcomp(path):
         fields = dict(re.findall(r"(\w+)=(\S*)", line))
         states[fields["JobId"]] = fields["JobState"]
     return states
+
+
+def print_table(jobs):
+    widths = {key: max(len(key), *(len(job[key]) for job in jobs)) for key in FIELDS}
+    for row in [dict(zip(FIELDS, (key.upper() for key in FIELDS))), *jobs]:
+        print("  ".join(row[key].ljust(widths[key]) for key in FIELDS).rstrip())
 
 
 def check(jobs, jobcomp, log, expected, cancelled):
@@ -61,7 +67,7 @@ def check(jobs, jobcomp, log, expected, cancelled):
         if job["id"] != cancelled and job["state"] != "COMPLETED":
             problems.append(f"job {job['id']} ({job['comment']}) is {job['state']}")
         if GPU_RULES.match(job["comment"]) and (
-            job["partition"] != "gpu" or "gpu" not in job["gres"]
+            job["partition"] != "gpu" or "gpu" not in job["gpus"]
         ):
             problems.append(f"GPU job {job['id']} ({job['comment']}) ran without a GPU")
     if jobcomp != {job["id"]: job["state"] for job in jobs}:
@@ -96,8 +102,10 @@ def main(argv=None):
     parser.add_argument("--expected", type=int, required=True)
     parser.add_argument("--cancelled", required=True)
     args = parser.parse_args(argv)
+    jobs = read_jobs(args.jobs)
+    print_table(jobs)
     problems = check(
-        read_jobs(args.jobs),
+        jobs,
         read_jobcomp(args.jobcomp),
         Path(args.log).read_text(),
         args.expected,

@@ -199,10 +199,9 @@ echo "cluster run: $((SECONDS - t0)) s, exit $rc"
 if [ "$rc" -ne 0 ]; then tail -n 60 "$work/cluster.log"; exit 1; fi
 [ -n "$victim" ] || { echo "no running stage1 job was found to cancel" >&2; exit 1; }
 
-echo "== slurm's job list (squeue -t all; the completion log is $work/log/jobcomp.txt)"
+echo "== slurm's job list (squeue -t all), checked against slurm's job completion log"
 squeue -h -t all -O "JobID:|,Partition:|,State:|,TimeUsed:|,NumCPUs:|,MinMemory:|,tres-per-job:|,Comment:" |
   sort -t'|' -k1,1n >"$work/jobs.txt"
-column -t -s'|' -N JOBID,PARTITION,STATE,TIME,CPUS,MEMORY,GPUS,COMMENT "$work/jobs.txt"
 python3 "$repo/tests/cluster/check_jobs.py" --jobs "$work/jobs.txt" \
   --jobcomp "$work/log/jobcomp.txt" --log "$work/cluster.log" --expected "$expected" \
   --cancelled "$victim"
