@@ -85,7 +85,7 @@ def test_grouping_keeps_the_real_config_to_hundreds_of_cluster_jobs(real_root):
     real = configs(real_root)["real"]
     submissions, jobs = cluster_jobs("all", *real)
     print(f"real config: {jobs} jobs in {submissions} SLURM submissions")
-    assert 100 <= submissions < 500 < jobs
+    assert 100 <= submissions < 500 and submissions < jobs
     demo_submissions, demo_jobs = cluster_jobs("all")
     print(f"demo config: {demo_jobs} jobs in {demo_submissions} SLURM submissions")
     assert demo_submissions < demo_jobs
