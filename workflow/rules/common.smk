@@ -5,14 +5,34 @@ these patterns and never spell paths of their own. Library code receives these p
 """
 
 import json
+import os
 from pathlib import Path
 
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
+from emibench.config_schema import fill_defaults
+
 min_version("8.0")
 
+# A config file given on the command line is laid over config/config.yaml key by key; the systems
+# it trains and the tables it reports are its own, not added to the demo's.
+WHOLE_SECTIONS = (("train", "systems"), ("report", "tables"))
+
+
+def take_whole_sections(config, configfiles):
+    """Replace each WHOLE_SECTIONS entry by that of the last config file that sets it."""
+    for section, key in WHOLE_SECTIONS:
+        for path in configfiles:
+            given = (yaml.safe_load(Path(path).read_text()) or {}).get(section) or {}
+            if key in given:
+                config[section][key] = given[key]
+
+
+take_whole_sections(config, workflow.overwrite_configfiles or [])
 validate(config, "../../config/schema/config.schema.yaml")
+fill_defaults(config, Path(workflow.basedir) / "config/schema/config.schema.yaml")
 
 DATASET = config["dataset"]["name"]
 ROOT = config["dataset"]["root"]
@@ -20,6 +40,8 @@ SOURCE = config["dataset"]["source"]
 R = f"results/{DATASET}"
 SPLITS = ["train", "valid", "test"]
 ENV = "../../envs/emibench.yaml"
+# The checkout that ENV's pip lines install (conda reads a copy of ENV under .snakemake/conda/).
+os.environ.update(EMIBENCH_SOURCE=workflow.basedir)
 
 if SOURCE == "local" and not Path(ROOT).is_dir():
     raise WorkflowError(
@@ -37,8 +59,14 @@ def resolve_source_keys(config, root, source):
     """
     dataset, asr = config["dataset"], config["preprocess"]["asr"]
     if dataset["test_labels"] == "auto":
-        dataset["test_labels"] = f"{root}/test_labels.csv" if source == "synthetic" else ""
-    elif dataset["test_labels"] and source == "local" and not Path(dataset["test_labels"]).is_file():
+        dataset["test_labels"] = (
+            f"{root}/test_labels.csv" if source == "synthetic" else ""
+        )
+    elif (
+        dataset["test_labels"]
+        and source == "local"
+        and not Path(dataset["test_labels"]).is_file()
+    ):
         raise WorkflowError(
             f"config key dataset.test_labels: {dataset['test_labels']!r} is not a file; "
             "give the test labels CSV, or '' when they are hidden"
@@ -134,6 +162,11 @@ def as_json(value):
     """A config value as one JSON word for a shell command, quoted for the shell."""
     text = json.dumps(value, separators=(",", ":")).replace("'", "'\\''")
     return f"'{text}'"
+
+
+def step_resource(step, key):
+    """``resources.steps.<step>.<key>`` of the config, else the ``resources.<key>`` default."""
+    return config["resources"]["steps"].get(step, {}).get(key, config["resources"][key])
 
 
 def raw(path):

@@ -22,8 +22,8 @@ if SOURCE == "synthetic":
             ENV
         threads: synth_threads()
         resources:
-            mem_mb=config["resources"]["mem_mb"],
-            runtime=config["resources"]["runtime"],
+            mem_mb=step_resource("synthesize", "mem_mb"),
+            runtime=step_resource("synthesize", "runtime"),
         params:
             root=synth_root,
             settings=synth_settings(),
@@ -63,8 +63,8 @@ if SOURCE == "url":
         conda:
             ENV
         resources:
-            mem_mb=config["resources"]["mem_mb"],
-            runtime=config["resources"]["runtime"],
+            mem_mb=step_resource("download", "mem_mb"),
+            runtime=step_resource("download", "runtime"),
         params:
             root=ROOT_ARG,
             download=download_spec(),
@@ -84,10 +84,10 @@ rule manifest:
         bench_path("manifest")
     conda:
         ENV
-    threads: config["resources"]["threads"]
+    threads: step_resource("manifest", "threads")
     resources:
-        mem_mb=config["resources"]["mem_mb"],
-        runtime=config["resources"]["runtime"],
+        mem_mb=step_resource("manifest", "mem_mb"),
+        runtime=step_resource("manifest", "runtime"),
     params:
         root=ROOT_ARG,
         shards=as_json(config["shards"]),

@@ -39,11 +39,11 @@ for _split in SPLITS:
             featset=FEATSET_PATTERN,
         conda:
             ENV
-        threads: config["resources"]["threads"]
+        threads: step_resource("features", "threads")
         resources:
-            mem_mb=config["resources"]["mem_mb"],
-            runtime=config["resources"]["runtime"],
-            gpu=config["resources"]["gpu"],
+            mem_mb=step_resource("features", "mem_mb"),
+            runtime=step_resource("features", "runtime"),
+            gpu=step_resource("features", "gpu"),
         params:
             kind=lambda w: featset_kind(w.featset),
             split=_split,
@@ -74,11 +74,11 @@ rule stage1:
         pair="vision_text|audio_text",
     conda:
         ENV
-    threads: config["resources"]["threads"]
+    threads: step_resource("stage1", "threads")
     resources:
-        mem_mb=config["resources"]["mem_mb"],
-        runtime=config["resources"]["runtime"],
-        gpu=config["resources"]["gpu"],
+        mem_mb=step_resource("stage1", "mem_mb"),
+        runtime=step_resource("stage1", "runtime"),
+        gpu=step_resource("stage1", "gpu"),
     params:
         media_encoder=stage1_media_encoder,
         text_encoder=as_json(ENCODERS["text"]),

@@ -13,10 +13,10 @@ rule frames:
         bench_path("frames", "split", "shard")
     conda:
         ENV
-    threads: config["resources"]["threads"]
+    threads: step_resource("frames", "threads")
     resources:
-        mem_mb=config["resources"]["mem_mb"],
-        runtime=config["resources"]["runtime"],
+        mem_mb=step_resource("frames", "mem_mb"),
+        runtime=step_resource("frames", "runtime"),
     params:
         config=as_json(PREPROCESS["frames"]),
     shell:
@@ -38,8 +38,8 @@ rule audio:
         ENV
     threads: 1
     resources:
-        mem_mb=config["resources"]["mem_mb"],
-        runtime=config["resources"]["runtime"],
+        mem_mb=step_resource("audio", "mem_mb"),
+        runtime=step_resource("audio", "runtime"),
     params:
         config=as_json(PREPROCESS["audio"]),
     shell:
@@ -71,10 +71,10 @@ rule transcribe:
         bench_path("transcribe", "split", "shard")
     conda:
         ENV
-    threads: config["resources"]["threads"]
+    threads: step_resource("transcribe", "threads")
     resources:
-        mem_mb=config["resources"]["mem_mb"],
-        runtime=config["resources"]["runtime"],
+        mem_mb=step_resource("transcribe", "mem_mb"),
+        runtime=step_resource("transcribe", "runtime"),
         gpu=transcribe_gpus(),
     params:
         config=as_json(ASR),

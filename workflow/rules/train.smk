@@ -18,11 +18,11 @@ rule train:
         variant=r"[A-Za-z0-9_.-]+",
     conda:
         ENV
-    threads: config["resources"]["threads"]
+    threads: step_resource("train", "threads")
     resources:
-        mem_mb=config["resources"]["mem_mb"],
-        runtime=config["resources"]["runtime"],
-        gpu=config["resources"]["gpu"],
+        mem_mb=step_resource("train", "mem_mb"),
+        runtime=step_resource("train", "runtime"),
+        gpu=step_resource("train", "gpu"),
     params:
         config=lambda w: as_json(run_config(w.system, w.variant)),
         seeds=" ".join(str(seed) for seed in SEEDS),

@@ -36,7 +36,7 @@ def transcribe_inputs(wildcards):
 
 def transcribe_gpus():
     """GPUs a transcription job asks for: the configured ones for Whisper, none for PocketSphinx."""
-    return config["resources"]["gpu"] if ASR_BACKEND == "whisper" else 0
+    return step_resource("transcribe", "gpu") if ASR_BACKEND == "whisper" else 0
 
 
 def transcript_shards(wildcards):
