@@ -14,6 +14,7 @@ import yaml
 from snakemake.io import expand
 
 from emibench.models.registry import build_model
+from emibench.train.stacking import StackSpec
 from emibench.train.trainer import RunSpec, TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,6 +36,7 @@ def _functions(config: dict) -> dict:
             "features": f"{R}/features/{{featset}}/{{modality}}/{{split}}/{{shard}}.h5",
         },
         "expand": expand,
+        "WorkflowError": RuntimeError,
         "all_shards": lambda pattern, **w: [pattern.format(split="train", shard="00", **w)],
     }
     code = (REPO / "workflow/rules/functions/train.smk").read_text()
@@ -53,10 +55,12 @@ def test_every_run_resolves_and_builds(name):
     for system, spec in systems.items():
         for variant in spec["variants"]:
             resolved = f["run_config"](system, variant)
-            if f["is_fusion"](system):
-                for member in resolved["fuse"]:
+            if f["is_fusion"](system) or f["is_stacked"](system):
+                for member in f["members"](system, variant):
                     s, v = member.split("/")
-                    assert not f["is_fusion"](s) and v in systems[s]["variants"], member
+                    assert s in f["TRAINED"] and v in systems[s]["variants"], member
+                if f["is_stacked"](system):
+                    StackSpec.from_config(system, variant, 0, resolved)
                 continue
             run = RunSpec.from_config(system, variant, 0, resolved)
             build_model(run.model, DIMS[name], run.modalities)
@@ -68,7 +72,7 @@ def test_every_run_resolves_and_builds(name):
         == len(set(targets))
         == seeds * sum(len(s["variants"]) for s in systems.values()) + len(systems)
     )
-    assert n_runs >= 14  # baselines, 11 DSCMN variants, TAEMI
+    assert n_runs >= 23  # baselines, 12 DSCMN variants, TAEMI, 8 concat_mlp and pooled_mlp
 
 
 def test_variant_overrides_and_store_inputs():
@@ -88,6 +92,17 @@ def test_variant_overrides_and_store_inputs():
 
     assert f["run_stores"]("A")(W) == []
     assert f["run_stores"]("V")(W) == ["results/x/features/stage1/visual/train/00.h5"]
+
+
+def test_a_bad_model_key_fails_before_any_job_naming_it():
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config["train"]["systems"]["dscmn"]["variants"]["V_stage1"]["model"] = {"fusoin": "mean"}
+    with pytest.raises(RuntimeError, match=r"dscmn.variants.V_stage1: .*\['fusoin'\]"):
+        _functions(config)
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config["train"]["systems"]["late_fusion"]["stack"]["members"][0] = "concat_mlp/V_frozen"
+    with pytest.raises(RuntimeError, match="concat_mlp/V_frozen"):
+        _functions(config)
 
 
 def test_library_defaults_are_the_documented_ones():

@@ -1,6 +1,7 @@
 # Functions (input functions, targets, params) for the rules in workflow/rules/train.smk.
 # They live apart from the rules because `snakemake --lint` wants no functions beside rules.
-# A system either trains a model (`model`) or averages other runs (`fuse`); see docs/models.md.
+# A system trains a model (`model`), averages other runs (`fuse`), or trains a late-fusion
+# regressor on other runs' predictions (`stack`); see docs/models.md and docs/peers.md.
 
 import os
 
@@ -28,8 +29,14 @@ def is_fusion(system):
     return "fuse" in SYSTEMS[system]
 
 
-TRAINED = [s for s in SYSTEMS if not is_fusion(s)]
+def is_stacked(system):
+    """True for a late-fusion system: a regressor trained on other runs' predictions."""
+    return "stack" in SYSTEMS[system]
+
+
+TRAINED = [s for s in SYSTEMS if not is_fusion(s) and not is_stacked(s)]
 FUSED = [s for s in SYSTEMS if is_fusion(s)]
+STACKED = [s for s in SYSTEMS if is_stacked(s)]
 
 
 def one_of(names):
@@ -48,7 +55,10 @@ def run_config(system, variant):
     if is_fusion(system):
         resolved["fuse"] = own.get("fuse", base["fuse"])
         return resolved
-    resolved["model"] = {**base.get("model", {}), **own.get("model", {})}
+    if is_stacked(system):
+        resolved["stack"] = {**base["stack"], **own.get("stack", {})}
+    else:
+        resolved["model"] = {**base.get("model", {}), **own.get("model", {})}
     resolved["train"] = {
         **TRAIN["defaults"],
         **base.get("train", {}),
@@ -81,12 +91,19 @@ def run_stores(modality):
     return stores
 
 
+def members(system, variant):
+    """The ``system/variant`` runs that a fusion or late-fusion run reads."""
+    resolved = run_config(system, variant)
+    return resolved["fuse"] if "fuse" in resolved else resolved["stack"]["members"]
+
+
 def fusion_members(wildcards):
     """Input function: the metrics.json of each member run, same seed."""
-    members = run_config(wildcards.system, wildcards.variant)["fuse"]
     return [
         PATHS["run_metrics"].format(system=s, variant=v, seed=wildcards.seed)
-        for s, v in (m.split("/", 1) for m in members)
+        for s, v in (
+            m.split("/", 1) for m in members(wildcards.system, wildcards.variant)
+        )
     ]
 
 
@@ -114,3 +131,34 @@ def train_targets():
     ]
     submissions = [PATHS["submission"].format(system=system) for system in SYSTEMS]
     return metrics + submissions
+
+
+def check_run_configs():
+    """Fail before any job runs on a run config the library would reject: model names that do
+    not resolve (built-in, plugin entry point or import path), unknown or missing model keys,
+    members that are not runs of the config. The error names the system, variant and key.
+    Model checks need emibench importable here; where it is not (the jobs' conda environment
+    alone has it), each job checks its own config when it starts."""
+    try:
+        from emibench.models.registry import check_model_config
+    except ImportError:
+        return
+    for system in SYSTEMS:
+        for variant in SYSTEMS[system]["variants"]:
+            where = f"config train.systems.{system}.variants.{variant}"
+            resolved = run_config(system, variant)
+            if system in TRAINED:
+                try:
+                    check_model_config(resolved["model"], resolved["modalities"])
+                except (KeyError, ValueError) as err:
+                    raise WorkflowError(f"{where}: {err}") from None
+                continue
+            for member in members(system, variant):
+                s, _, v = member.partition("/")
+                if s not in TRAINED or v not in SYSTEMS[s]["variants"]:
+                    raise WorkflowError(
+                        f"{where}: member {member!r} is not a trained system/variant of the config"
+                    )
+
+
+check_run_configs()
