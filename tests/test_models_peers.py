@@ -87,9 +87,25 @@ def _members_batch(present: list[list[bool]]) -> MemberBatch:
     )
 
 
+def test_late_fusion_weights_head_averages_what_is_available():
+    model = LateFusionRegressor(("V", "A", "T"), "VAT", modality_dropout=0.0).eval()
+    batch = _members_batch([[True, True, True], [True, False, True], [False, False, False]])
+    with torch.no_grad():
+        pred = model(batch)["pred"]
+        torch.testing.assert_close(pred[0], batch.preds[0].mean(0))  # starts as the average
+        torch.testing.assert_close(pred[1], batch.preds[1, [0, 2]].mean(0))
+        torch.testing.assert_close(pred[2], model.fallback)
+        model.logits[0, 3] = 50.0  # emotion 3 now follows the visual member alone
+        torch.testing.assert_close(model(batch)["pred"][0, 3], batch.preds[0, 0, 3])
+    with pytest.raises(ValueError, match="head 'tree'"):
+        LateFusionRegressor(("V", "A"), "VA", head="tree")
+
+
 def test_late_fusion_masks_unavailable_members():
     torch.manual_seed(0)
-    model = LateFusionRegressor(("V", "A", "T"), "VAT", hidden=8, modality_dropout=0.0).eval()
+    model = LateFusionRegressor(
+        ("V", "A", "T"), "VAT", head="mlp", hidden=8, modality_dropout=0.0
+    ).eval()
     batch = _members_batch([[True, True, True], [True, False, True], [False, False, False]])
     assert model(batch)["pred"].shape == (3, 6)
     available = model.available(batch.present)
@@ -99,7 +115,7 @@ def test_late_fusion_masks_unavailable_members():
     changed.preds[0, 1] = 0.123  # the audio member's output does not count where audio is absent
     with torch.no_grad():
         torch.testing.assert_close(model(changed)["pred"][0], model(batch)["pred"][1])
-    multi = LateFusionRegressor(("VA", "T"), "VAT", hidden=0)
+    multi = LateFusionRegressor(("VA", "T"), "VAT", head="mlp", hidden=0)
     assert multi.available(torch.tensor([[False, True, False]])).tolist() == [[1, 0]]
 
 

@@ -89,7 +89,7 @@ def _stack(fake, members, out_dir, **stack):
         {
             "features": "stage1",
             "modalities": "VAT",
-            "stack": {"members": [str(m) for m in members], "hidden": 0, **stack},
+            "stack": {"members": [str(m) for m in members], "head": "mlp", "hidden": 0, **stack},
             "train": STACK_TRAIN,
         },
     )
@@ -164,13 +164,16 @@ def _memorising_member(fake, out_dir) -> Path:
     return out_dir
 
 
-def test_fitting_on_members_train_predictions_trusts_the_overfit_member(fake, members, tmp_path):
+@pytest.mark.parametrize("head", ["weights", "mlp"])
+def test_fitting_on_members_train_predictions_trusts_the_overfit_member(
+    fake, members, tmp_path, head
+):
     """Why fit_on valid is the default: learning from the members' train predictions, the
     regressor follows a member that memorised its train clips and fails on valid; cross-fitted on
     valid, it learns to ignore that member."""
     runs = [*members, _memorising_member(fake, tmp_path / "memoriser")]
-    honest = _stack(fake, runs, tmp_path / "valid", folds=4)
-    leaky = _stack(fake, runs, tmp_path / "train", fit_on="train")
+    honest = _stack(fake, runs, tmp_path / "valid", folds=4, head=head)
+    leaky = _stack(fake, runs, tmp_path / "train", fit_on="train", head=head)
     assert leaky["config"]["n_folds"] == 1
     assert (
         honest["splits"]["valid"]["mean_pearson"] > leaky["splits"]["valid"]["mean_pearson"] + 0.1

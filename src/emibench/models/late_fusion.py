@@ -7,8 +7,13 @@ flag says so). In training, modality dropout marks each modality of each clip ab
 probability ``modality_dropout``, independently, and members lose availability accordingly, so the
 regressor learns to predict from whatever subset is left.
 
-    [p_1 * a_1, ..., p_M * a_M, a_1..a_M] (B, 7M) -> Linear(hidden) -> GELU -> Dropout -> Linear(6)
-    (hidden 0: one Linear layer)
+Two heads (``head``):
+
+- ``weights`` (default): per emotion e, a softmax over the available members of learnt logits
+  w_{j,e} weighs their predictions, ``pred_e = sum_j alpha_{j,e} p_{j,e}``; a clip with no
+  available member gets a learnt constant. 7 M + 6 numbers at most; starts as the plain average.
+- ``mlp``: ``[p_1 * a_1, ..., p_M * a_M, a_1..a_M]`` (B, 7M) -> Linear(hidden) -> GELU ->
+  Dropout -> Linear(6) (hidden 0: one Linear layer), the write-up's small regressor.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from torch import Tensor, nn
 
 from emibench.emotions import EMOTIONS
 from emibench.models.inputs import parse_modalities
+
+HEADS = ("weights", "mlp")
 
 
 @dataclass
@@ -56,11 +63,14 @@ class LateFusionRegressor(nn.Module):
         self,
         members: tuple[str, ...],
         modalities: str = "VAT",
+        head: str = "weights",
         hidden: int = 64,
         dropout: float = 0.1,
         modality_dropout: float = 0.1,
     ):
         super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"late fusion head {head!r}: expected one of {HEADS}")
         self.modalities = parse_modalities(modalities)
         outside = [m for m in members if not set(parse_modalities(m)) <= set(self.modalities)]
         if outside:
@@ -73,6 +83,11 @@ class LateFusionRegressor(nn.Module):
             [[m in member for m in self.modalities] for member in members], dtype=torch.float32
         )
         self.register_buffer("uses", uses, persistent=False)  # (M, K)
+        self.head_kind = head
+        if head == "weights":
+            self.logits = nn.Parameter(torch.zeros(len(members), len(EMOTIONS)))
+            self.fallback = nn.Parameter(torch.zeros(len(EMOTIONS)))
+            return
         width = len(members) * (len(EMOTIONS) + 1)
         if hidden > 0:
             self.head = nn.Sequential(
@@ -93,5 +108,11 @@ class LateFusionRegressor(nn.Module):
 
     def forward(self, batch: MemberBatch) -> dict[str, Tensor]:
         available = self.available(batch.present)
+        if self.head_kind == "weights":
+            mask = available.unsqueeze(-1) > 0  # (B, M, 1)
+            logits = self.logits.unsqueeze(0).masked_fill(~mask, -1e9)
+            alpha = torch.softmax(logits, dim=1) * mask  # (B, M, 6), 0 where none is available
+            none = (~mask.any(1)).float()  # (B, 1)
+            return {"pred": (alpha * batch.preds).sum(1) + none * self.fallback}
         preds = batch.preds * available.unsqueeze(-1)
         return {"pred": self.head(torch.cat([preds.flatten(1), available], dim=-1))}

@@ -49,7 +49,7 @@ from emibench.evaluate.run_files import (
     write_predictions,
 )
 from emibench.models.inputs import MODALITY_NAMES, parse_modalities
-from emibench.models.late_fusion import LateFusionRegressor, MemberBatch
+from emibench.models.late_fusion import HEADS, LateFusionRegressor, MemberBatch
 from emibench.settings import ConfigError, settings_from
 from emibench.train.seed import seed_everything
 from emibench.train.trainer import FEATURE_SETS, TrainConfig, fit, predict
@@ -65,6 +65,7 @@ class StackSettings:
     """Config ``stack`` of a late-fusion system (docs/peers.md)."""
 
     members: tuple[str, ...]
+    head: str = "weights"
     hidden: int = 64
     dropout: float = 0.1
     modality_dropout: float = 0.1
@@ -75,6 +76,8 @@ class StackSettings:
     def __post_init__(self) -> None:
         if len(self.members) < 2:
             raise ConfigError(f"members: at least two runs to fuse, got {list(self.members)}")
+        if self.head not in HEADS:
+            raise ConfigError(f"head {self.head!r}: expected one of {HEADS}")
         if self.fit_on not in FIT_ON:
             raise ConfigError(f"fit_on {self.fit_on!r}: expected one of {FIT_ON}")
         if self.folds < 2:
@@ -263,7 +266,7 @@ def stack_run(
     def regressor() -> LateFusionRegressor:
         s = spec.stack
         return LateFusionRegressor(
-            member_modalities, spec.modalities, s.hidden, s.dropout, s.modality_dropout
+            member_modalities, spec.modalities, s.head, s.hidden, s.dropout, s.modality_dropout
         ).to(device)
 
     out = {split: np.zeros((len(ids[split]), len(EMOTIONS))) for split in SPLITS}
