@@ -15,6 +15,7 @@ def test_trained_systems_take_their_widths_from_the_feature_set():
     config = yaml.safe_load(DEMO.read_text())
     systems = dict(trained_systems(config, parse_dims("V=7,A=8,T=9")))
     assert "baseline_fusion" not in systems  # a fusion of runs trains nothing
+    assert "late_fusion" not in systems
     proj = config["stage1"]["proj_dim"]
     assert systems["dscmn"]["dims"] == {"V": proj, "A": proj, "T": proj}
     assert systems["baseline_vit_gru"]["dims"] == {"V": 7, "A": 8, "T": 9}
@@ -29,4 +30,11 @@ def test_bench_prints_a_figure_per_system(capsys):
     )
     lines = [line for line in capsys.readouterr().out.splitlines() if "clips/s" in line]
     systems = {line.split()[1] for line in lines}
-    assert systems == {"baseline_vit_gru", "baseline_w2v_linear", "dscmn", "taemi"}
+    assert systems == {
+        "baseline_vit_gru",
+        "baseline_w2v_linear",
+        "dscmn",
+        "taemi",
+        "concat_mlp",
+        "pooled_mlp",
+    }  # late_fusion trains on other runs' predictions, not on features

@@ -12,9 +12,10 @@ import yaml
 
 from emibench.models.registry import build_model
 from emibench.train.cli import parse_stores
+from emibench.train.stacking import StackSpec
 from emibench.train.trainer import RunSpec, TrainConfig
 from fake_vidmimic2 import make_root
-from workflow_commands import REPO, dry_run_commands, steps
+from workflow_commands import REPO, dry_run, dry_run_commands, steps
 
 DIMS = {
     "config.yaml": {"V": 512, "A": 128, "T": 384},
@@ -47,7 +48,10 @@ def test_every_train_command_parses_resolves_and_builds(commands, name):
     jobs = steps(commands[name], "train")
     systems = config["train"]["systems"]
     trained = {
-        (s, v) for s, spec in systems.items() if "fuse" not in spec for v in spec["variants"]
+        (s, v)
+        for s, spec in systems.items()
+        if "fuse" not in spec and "stack" not in spec
+        for v in spec["variants"]
     }
     assert {(a.system, a.variant) for a in jobs} == trained
     written = _written_stores(commands[name])
@@ -87,6 +91,30 @@ def test_stage1_seeds_pair_with_run_seeds(commands):
         assert f"/features/stage1_seed{seed}/" in stores[seed]["V"][0]
     frozen = parse_stores(jobs["dscmn", "VAT_frozen"].stores, [0, 1, 2])
     assert frozen[0] == frozen[2] and "/features/frozen/" in frozen[0]["A"][0]
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "vidmimic2.yaml"])
+def test_every_stack_command_reads_members_of_its_own_seed(commands, name):
+    config = yaml.safe_load((REPO / "config" / name).read_text())
+    stacked = {s for s, spec in config["train"]["systems"].items() if "stack" in spec}
+    jobs = steps(commands[name], "stack")
+    assert {a.system for a in jobs} == stacked and jobs
+    for args in jobs:
+        members = {int(group[0]): group[1:] for group in args.members}
+        for seed in args.seeds:
+            spec = StackSpec.from_config(args.system, args.variant, seed, args.config)
+            assert len(members[seed]) == len(spec.stack.members)
+            assert all(run.endswith(f"/seed{seed}") for run in members[seed])
+
+
+def test_a_bad_model_key_fails_before_any_job_naming_it(tmp_path):
+    typo = tmp_path / "typo.yaml"
+    variants = {"V_stage1": {"modalities": "V", "model": {"fusoin": "mean"}}}
+    typo.write_text(yaml.safe_dump({"train": {"systems": {"dscmn": {"variants": variants}}}}))
+    done = dry_run(REPO / "config/config.yaml", typo)
+    assert done.returncode != 0
+    message = done.stderr + done.stdout
+    assert "dscmn.variants.V_stage1" in message and "fusoin" in message
 
 
 def test_library_defaults_are_the_documented_ones():

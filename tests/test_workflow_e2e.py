@@ -1,12 +1,21 @@
-"""The whole DAG, synthesis to report, on a tiny synthetic set; then a rerun has nothing to do."""
+"""The whole DAG, synthesis to report, on a tiny synthetic set; then a rerun has nothing to do.
+
+The run also follows docs/own-system.md: a throwaway package, installed into a temporary folder
+that Snakemake's PYTHONPATH carries, registers a model under the entry-point group; its system is
+added to the config as the page says and must reach the results, the systems table and a
+submission like the built-ins.
+"""
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from own_system_doc import add_to_config, install_package, write_package
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -18,12 +27,21 @@ def workdir(tmp_path_factory):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
     shutil.copy(REPO / "tests" / "e2e.yaml", work / "e2e.yaml")
+    own = tmp_path_factory.mktemp("own_system")
+    install_package(write_package(own), own / "site")
+    (work / "own_site.txt").write_text(str(own / "site"))
+    (work / "own_systems.txt").write_text("\n".join(add_to_config(work / "config/config.yaml")))
     return work
 
 
 def snakemake(work, *args):
     cmd = ["snakemake", *args, "--cores", "2", "--configfile", "config/config.yaml", "e2e.yaml"]
-    return subprocess.run(cmd, cwd=work, check=False, capture_output=True, text=True, timeout=1500)
+    site = (work / "own_site.txt").read_text()
+    paths = [p for p in (site, os.environ.get("PYTHONPATH")) if p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    return subprocess.run(
+        cmd, cwd=work, env=env, check=False, capture_output=True, text=True, timeout=1500
+    )
 
 
 @pytest.mark.slow
@@ -46,6 +64,15 @@ def test_whole_dag_runs_and_is_complete(workdir):
         assert set(frame["Filename"]) == test_ids, submission
         assert frame.drop(columns="Filename").stack().between(0, 1).all()
     assert (out / "report" / "report.html").stat().st_size > 10_000
+
+    own = (workdir / "own_systems.txt").read_text().split()
+    peers = ["concat_mlp", "pooled_mlp", "late_fusion"]
+    assert set(own + peers) <= set(results["system"])
+    systems_table = pd.read_csv(out / "tables" / "systems.csv")
+    assert set(own + peers) <= set(systems_table["key"])
+    for system in own + peers:
+        assert (out / "submission" / f"{system}.csv").is_file(), system
+    assert (out / "runs" / own[0] / "VAT_stage1" / "seed0" / "fusion_weights_test.csv").is_file()
 
     rerun = snakemake(workdir, "all", "-n")
     assert rerun.returncode == 0

@@ -11,12 +11,17 @@ from emibench.cli import build_parser
 REPO = Path(__file__).resolve().parents[1]
 
 
-def dry_run_commands(*configfiles: str | Path, cwd: Path = REPO) -> list[str]:
-    """Every job's shell command of ``snakemake all`` (forced, dry) with the given config files."""
+def dry_run(*configfiles: str | Path, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """``snakemake all`` (forced, dry, printing shell commands) with the given config files."""
     cmd = ["snakemake", "-n", "-p", "--forceall", "all", "--cores", "1"]
     if configfiles:
         cmd += ["--configfile", *map(str, configfiles)]
-    done = subprocess.run(cmd, cwd=cwd, check=False, capture_output=True, text=True, timeout=600)
+    return subprocess.run(cmd, cwd=cwd, check=False, capture_output=True, text=True, timeout=600)
+
+
+def dry_run_commands(*configfiles: str | Path, cwd: Path = REPO) -> list[str]:
+    """Every job's shell command of ``snakemake all`` (forced, dry) with the given config files."""
+    done = dry_run(*configfiles, cwd=cwd)
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     prefix = "Shell command: "
     return [line[len(prefix) :] for line in done.stdout.splitlines() if line.startswith(prefix)]

@@ -22,6 +22,7 @@ STAGE_CLIS = (
     "emibench.encoders.cli",
     "emibench.features.cli",
     "emibench.stage1.cli",
+    "emibench.models.cli",
     "emibench.train.cli",
     "emibench.evaluate.cli",
     "emibench.report.cli",

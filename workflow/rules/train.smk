@@ -1,4 +1,4 @@
-# Rules: Stage II runs (system x variant, every seed), baseline fusion, submissions.
+# Rules: Stage II runs (system x variant, every seed), baseline fusion, late fusion, submissions.
 # Functions for these rules live in workflow/rules/functions/train.smk (lint: no functions here).
 
 
@@ -65,6 +65,41 @@ rule fuse:
         " --seeds {params.seeds} --out-dirs {params.out_dirs} {params.members}"
         " --features {params.features} --modalities {params.modalities}"
         " --manifest {input.manifest} {params.test_labels} > {log} 2>&1"
+
+
+rule stack:
+    input:
+        manifest=PATHS["manifest"],
+        test_labels=test_labels_input(),
+        members=fusion_members,
+        stores=train_inputs,
+    output:
+        files=run_files(STACKED_FILES),
+    log:
+        log_path("stack", "system", "variant"),
+    benchmark:
+        bench_path("stack", "system", "variant")
+    wildcard_constraints:
+        system=one_of(STACKED),
+        variant=r"[A-Za-z0-9_.-]+",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=step_resource("stack", "mem_mb"),
+        runtime=step_resource("stack", "runtime"),
+    params:
+        config=lambda w: as_json(run_config(w.system, w.variant)),
+        seeds=" ".join(str(seed) for seed in SEEDS),
+        out_dirs=run_dirs,
+        members=members_option,
+        stores=stores_option,
+        test_labels=test_labels_option,
+    shell:
+        "emibench stack --system {wildcards.system} --variant {wildcards.variant}"
+        " --seeds {params.seeds} --out-dirs {params.out_dirs} --config {params.config}"
+        " {params.members} --manifest {input.manifest} {params.stores} {params.test_labels}"
+        " --device cpu --threads {threads} > {log} 2>&1"
 
 
 rule submission:

@@ -147,6 +147,10 @@ class SequenceReader:
     def is_missing(self, clip_id: str) -> bool:
         return bool(self._file(clip_id)[clip_id].attrs.get("missing", False))
 
+    def steps(self, clip_id: str) -> int:
+        """Length of the clip's ``data`` along its first axis, without reading it."""
+        return int(self._file(clip_id)[clip_id][DATA].shape[0])
+
     def store_attrs(self) -> dict[str, Any]:
         with h5py.File(self.paths[0], "r") as f:
             return dict(f.attrs)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from emibench.steps import add_seed_runs, seed_groups, seed_runs
+
 log = logging.getLogger(__name__)
 
 
@@ -19,10 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--system", required=True, help="system name for metrics.json")
     p.add_argument("--variant", required=True, help="variant name for metrics.json")
-    p.add_argument("--seeds", type=int, nargs="+", required=True, help="seeds, one fused run each")
-    p.add_argument(
-        "--out-dirs", nargs="+", required=True, help="the run folder of each seed, in --seeds order"
-    )
+    add_seed_runs(p)
     p.add_argument(
         "--members",
         nargs="+",
@@ -59,14 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_fuse(args: argparse.Namespace) -> int:
     from emibench.evaluate.fusion import fuse_runs
-    from emibench.settings import ConfigError
 
-    if len(args.seeds) != len(args.out_dirs):
-        raise ConfigError(f"{len(args.seeds)} --seeds but {len(args.out_dirs)} --out-dirs")
-    members = {int(group[0]): group[1:] for group in args.members if group[0].isdigit()}
-    if sorted(members) != sorted(args.seeds) or len(members) != len(args.members):
-        raise ConfigError(f"--members needs one 'SEED RUN_DIR...' group per seed of {args.seeds}")
-    for seed, out_dir in zip(args.seeds, args.out_dirs):
+    members = seed_groups(args.members, args.seeds, "--members")
+    for seed, out_dir in seed_runs(args):
         names = {
             "system": args.system,
             "variant": args.variant,

@@ -5,38 +5,22 @@ from __future__ import annotations
 import argparse
 import logging
 
-from emibench.steps import add_compute_options, json_arg
+from emibench.settings import ConfigError
+from emibench.steps import add_compute_options, add_seed_runs, json_arg, seed_groups, seed_runs
 
 log = logging.getLogger(__name__)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add this stage's subcommands to ``sub``."""
-    p = sub.add_parser(
-        "train",
-        help="train the Stage II runs of one (system, variant), one per seed",
-        description="Train a DSCMN, TAEMI, baseline or plugin model on stored features with early "
-        "stopping on valid mean Pearson, once per seed; write each run folder: metrics.json, "
-        "predictions for every clip of every split, train_log.tsv, model.pt, log.txt (and fusion "
-        "weights for DSCMN).",
-    )
+def _run_arguments(p: argparse.ArgumentParser, model: str) -> None:
+    """What a train or stack job is given: names, seeds and folders, config, data, compute."""
     p.add_argument("--system", required=True, help="system name (e.g. dscmn)")
     p.add_argument("--variant", required=True, help="variant name (e.g. VAT_stage1)")
-    p.add_argument(
-        "--seeds",
-        type=int,
-        nargs="+",
-        required=True,
-        help="seeds, one run each (python, numpy, torch)",
-    )
-    p.add_argument(
-        "--out-dirs", nargs="+", required=True, help="the run folder of each seed, in --seeds order"
-    )
+    add_seed_runs(p)
     p.add_argument(
         "--config",
         type=json_arg,
         required=True,
-        help='resolved run config as JSON: {"features", "modalities", "model": {...}, "train": {...}}',
+        help=f'resolved run config as JSON: {{"features", "modalities", "{model}": {{...}}, "train": {{...}}}}',
     )
     p.add_argument("--manifest", required=True, help="manifest.tsv (ids, splits, labels)")
     p.add_argument(
@@ -50,42 +34,94 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--test-labels", default="", help="test labels CSV; left out when hidden")
     add_compute_options(p)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this stage's subcommands to ``sub``."""
+    p = sub.add_parser(
+        "train",
+        help="train the Stage II runs of one (system, variant), one per seed",
+        description="Train a DSCMN, TAEMI, baseline or plugin model on stored features with early "
+        "stopping on valid mean Pearson, once per seed; write each run folder: metrics.json, "
+        "predictions for every clip of every split, train_log.tsv, model.pt, log.txt (and fusion "
+        "weights for DSCMN).",
+    )
+    _run_arguments(p, "model")
     p.set_defaults(func=run_train)
+
+    p = sub.add_parser(
+        "stack",
+        help="train late-fusion regressors on member runs' predictions, one per seed",
+        description="Late fusion (docs/peers.md): for each seed, read that seed's member runs' "
+        "predictions for every clip and the presence of each modality, train a small regressor with "
+        "modality dropout (cross-fitted on the valid split by default, so no valid clip is predicted "
+        "by a regressor that saw it), and write a run folder like `emibench train` does.",
+    )
+    _run_arguments(p, "stack")
+    p.add_argument(
+        "--members",
+        nargs="+",
+        action="append",
+        required=True,
+        metavar="SEED RUN_DIR",
+        help="a seed's member run folders: --members 0 runs/a/V/seed0 ...; once per seed",
+    )
+    p.set_defaults(func=run_stack)
 
 
 def parse_stores(groups: list[list[str]], seeds: list[int]) -> dict[int, dict[str, list[str]]]:
     """``--stores`` groups -> {seed: {modality: paths}}; every seed needs at least one group."""
     from emibench.models.inputs import MODALITIES
-    from emibench.settings import ConfigError
 
+    seed_groups(groups, seeds, "--stores")  # every group names a seed of --seeds, every seed one
     stores: dict[int, dict[str, list[str]]] = {seed: {} for seed in seeds}
     for group in groups:
-        if len(group) < 3 or not group[0].isdigit() or group[1] not in MODALITIES:
+        if len(group) < 3 or group[1] not in MODALITIES:
             raise ConfigError(f"--stores {' '.join(group[:3])} ...: expected SEED MODALITY PATH...")
-        seed, modality = int(group[0]), group[1]
-        if seed not in stores:
-            raise ConfigError(f"--stores names seed {seed}, which is not in --seeds {seeds}")
-        stores[seed].setdefault(modality, []).extend(group[2:])
-    lacking = [seed for seed, given in stores.items() if not given]
-    if lacking:
-        raise ConfigError(f"no --stores for seed(s) {lacking}")
+        stores[int(group[0])].setdefault(group[1], []).extend(group[2:])
     return stores
 
 
 def run_train(args: argparse.Namespace) -> int:
     from emibench.devices import resolve_device
-    from emibench.settings import ConfigError
     from emibench.train.trainer import RunSpec, train_runs
 
-    if len(args.seeds) != len(args.out_dirs):
-        raise ConfigError(f"{len(args.seeds)} --seeds but {len(args.out_dirs)} --out-dirs")
-    specs = [RunSpec.from_config(args.system, args.variant, s, args.config) for s in args.seeds]
+    runs = seed_runs(args)
+    specs = [RunSpec.from_config(args.system, args.variant, s, args.config) for s, _ in runs]
     train_runs(
         specs,
-        args.out_dirs,
+        [out for _, out in runs],
         parse_stores(args.stores, args.seeds),
         args.manifest,
         args.test_labels or None,
         resolve_device(args.device),
     )
+    return 0
+
+
+def run_stack(args: argparse.Namespace) -> int:
+    from emibench.devices import resolve_device
+    from emibench.train.stacking import StackSpec, stack_run
+
+    stores = parse_stores(args.stores, args.seeds)
+    members = seed_groups(args.members, args.seeds, "--members")
+    for seed, out_dir in seed_runs(args):
+        spec = StackSpec.from_config(args.system, args.variant, seed, args.config)
+        metrics = stack_run(
+            spec,
+            members[seed],
+            args.manifest,
+            stores[seed],
+            out_dir,
+            resolve_device(args.device),
+            args.test_labels or None,
+        )
+        log.info(
+            "done: %s/%s seed %d, late fusion of %d runs, valid mean Pearson %.4f",
+            spec.system,
+            spec.variant,
+            seed,
+            len(members[seed]),
+            metrics["splits"]["valid"]["mean_pearson"],
+        )
     return 0

@@ -1,4 +1,5 @@
-"""One trainer for every Stage II system: MSE, Adam(W), EMA, early stopping on valid mean Pearson.
+"""One trainer for every Stage II system: a configured loss (MSE by default), Adam(W), EMA, early
+stopping on valid mean Pearson.
 
 A run = (system, variant, seed) with a resolved config::
 
@@ -42,6 +43,7 @@ from emibench.models.registry import build_model
 from emibench.settings import ConfigError, settings_from
 from emibench.train.data import AUDIO_RATES, RunData, load_run_data
 from emibench.train.ema import EMA
+from emibench.train.losses import LOSSES, make_loss
 from emibench.train.seed import seed_everything
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,8 @@ class TrainConfig:
     bucket: bool = True
     eval_batch_size: int = 64
     audio_rate: str = "visual"
+    loss: str = "mse"
+    loss_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.audio_rate not in AUDIO_RATES:
@@ -78,6 +82,10 @@ class TrainConfig:
             raise ConfigError(
                 f"optimizer in {OPTIMIZERS}, scheduler in {SCHEDULERS}; got {self.optimizer}, {self.scheduler}"
             )
+        if self.loss not in LOSSES:
+            raise ConfigError(f"loss {self.loss!r}: expected one of {LOSSES}")
+        if self.loss_weight < 0:
+            raise ConfigError(f"loss_weight {self.loss_weight}: must be >= 0")
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1:
             raise ConfigError("epochs, batch_size and patience must be >= 1")
 
@@ -179,6 +187,7 @@ def fit(
     steps_per_epoch = math.ceil(len(data.ids["train"]) / cfg.batch_size)
     sched = _scheduler(opt, cfg, cfg.epochs * steps_per_epoch)
     ema = EMA(model, cfg.ema_decay, cfg.ema_warmup) if cfg.ema_decay > 0 else None
+    loss_fn = make_loss(cfg.loss, cfg.loss_weight)
     valid_labels = data.labels["valid"]
     rows: list[dict] = []
     best = FitResult({}, rows, 0, -math.inf, 0, 0.0)
@@ -189,7 +198,7 @@ def fit(
         total, count = 0.0, 0
         for batch in data.batches("train", cfg.batch_size, rng, cfg.bucket):
             batch = batch.to(device)
-            loss = nn.functional.mse_loss(model(batch)["pred"], batch.labels)
+            loss = loss_fn(model(batch)["pred"], batch.labels)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"training diverged at epoch {epoch}: loss {loss.item()} (lower train.lr?)"

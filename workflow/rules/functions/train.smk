@@ -1,8 +1,9 @@
 # Functions (input functions, targets, params) for the rules in workflow/rules/train.smk.
 # They live apart from the rules because `snakemake --lint` wants no functions beside rules.
-# A system either trains a model (`model`) or averages other runs (`fuse`); see docs/models.md.
-# One job per (system, variant) trains or fuses every seed of train.seeds, each into its own run
-# folder (one Python and torch start-up per job instead of per run).
+# A system trains a model (`model`), averages other runs (`fuse`), or trains a late-fusion
+# regressor on other runs' predictions (`stack`); see docs/models.md and docs/peers.md.
+# One job per (system, variant) trains, fuses or stacks every seed of train.seeds, each into its
+# own run folder (one Python and torch start-up per job instead of per run).
 
 import os
 
@@ -19,6 +20,7 @@ RUN_FILES = [
 ]
 TRAINED_FILES = [*RUN_FILES, "train_log.tsv", "model.pt", "log.txt"]
 FUSED_FILES = [*RUN_FILES, "members.json"]
+STACKED_FILES = [*RUN_FILES, "train_log.tsv", "model.pt"]
 
 
 def test_labels_input():
@@ -39,8 +41,14 @@ def is_fusion(system):
     return "fuse" in SYSTEMS[system]
 
 
-TRAINED = [s for s in SYSTEMS if not is_fusion(s)]
+def is_stacked(system):
+    """True for a late-fusion system: a regressor trained on other runs' predictions."""
+    return "stack" in SYSTEMS[system]
+
+
+TRAINED = [s for s in SYSTEMS if not is_fusion(s) and not is_stacked(s)]
 FUSED = [s for s in SYSTEMS if is_fusion(s)]
+STACKED = [s for s in SYSTEMS if is_stacked(s)]
 
 
 def one_of(names):
@@ -59,7 +67,10 @@ def run_config(system, variant):
     if is_fusion(system):
         resolved["fuse"] = own.get("fuse", base["fuse"])
         return resolved
-    resolved["model"] = {**base.get("model", {}), **own.get("model", {})}
+    if is_stacked(system):
+        resolved["stack"] = {**base["stack"], **own.get("stack", {})}
+    else:
+        resolved["model"] = {**base.get("model", {}), **own.get("model", {})}
     resolved["train"] = {
         **TRAIN["defaults"],
         **base.get("train", {}),
@@ -128,25 +139,34 @@ def stores_option(wildcards):
     )
 
 
+def members(system, variant):
+    """The ``system/variant`` runs that a fusion or late-fusion run reads."""
+    resolved = run_config(system, variant)
+    return resolved["fuse"] if "fuse" in resolved else resolved["stack"]["members"]
+
+
+def member_dirs(system, variant, seed):
+    """The run folders of one seed's members."""
+    return [
+        PATHS["run_dir"].format(system=s, variant=v, seed=seed)
+        for s, v in (m.split("/", 1) for m in members(system, variant))
+    ]
+
+
 def fusion_members(wildcards):
     """Input function: the metrics.json of each member run, every seed."""
-    members = run_config(wildcards.system, wildcards.variant)["fuse"]
     return [
-        PATHS["run_metrics"].format(system=s, variant=v, seed=seed)
+        f"{run}/metrics.json"
         for seed in SEEDS
-        for s, v in (m.split("/", 1) for m in members)
+        for run in member_dirs(wildcards.system, wildcards.variant, seed)
     ]
 
 
 def members_option(wildcards):
     """``--members SEED run_dir ...`` for every seed: the member runs of that seed."""
-    members = run_config(wildcards.system, wildcards.variant)["fuse"]
     return " ".join(
         f"--members {seed} "
-        + " ".join(
-            PATHS["run_dir"].format(system=s, variant=v, seed=seed)
-            for s, v in (m.split("/", 1) for m in members)
-        )
+        + " ".join(member_dirs(wildcards.system, wildcards.variant, seed))
         for seed in SEEDS
     )
 
@@ -175,3 +195,45 @@ def train_targets():
     ]
     submissions = [PATHS["submission"].format(system=system) for system in SYSTEMS]
     return metrics + submissions
+
+
+def jobs_run_in_conda():
+    """True under ``--sdm conda``: the jobs' environment, not this one, holds the models."""
+    settings = getattr(globals().get("workflow"), "deployment_settings", None)
+    return "CONDA" in {m.name for m in getattr(settings, "deployment_method", ())}
+
+
+def check_run_configs():
+    """Fail before any job runs on a run config the library would reject: model names that do
+    not resolve (built-in, plugin entry point or import path), unknown or missing model keys,
+    members that are not runs of the config. The error names the system, variant and key.
+    Model checks import the models here, so they are skipped where emibench is not importable or
+    the jobs run in their own conda environment (which may alone hold a plugin); each job then
+    checks its own config when it starts."""
+    check_model_config = None
+    if not jobs_run_in_conda():
+        try:
+            from emibench.models.registry import check_model_config
+        except ImportError:
+            pass
+    for system in SYSTEMS:
+        for variant in SYSTEMS[system]["variants"]:
+            where = f"config train.systems.{system}.variants.{variant}"
+            resolved = run_config(system, variant)
+            if system in TRAINED:
+                if check_model_config is None:
+                    continue
+                try:
+                    check_model_config(resolved["model"], resolved["modalities"])
+                except (KeyError, ValueError) as err:
+                    raise WorkflowError(f"{where}: {err}") from None
+                continue
+            for member in members(system, variant):
+                s, _, v = member.partition("/")
+                if s not in TRAINED or v not in SYSTEMS[s]["variants"]:
+                    raise WorkflowError(
+                        f"{where}: member {member!r} is not a trained system/variant of the config"
+                    )
+
+
+check_run_configs()
