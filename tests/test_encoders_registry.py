@@ -90,6 +90,8 @@ def test_absent_models_say_where_they_were_looked_for(tmp_path):
 
 
 def test_a_folder_without_open_clip_config_is_refused(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"hidden_size": 8}))
     with pytest.raises(ModelNotFoundError, match="open_clip_config.json"):
+        load_vision(str(tmp_path))
+    (tmp_path / "config.json").write_text(json.dumps({"hidden_size": 8}))
+    with pytest.raises(ModelNotFoundError, match="not a transformers ViT"):
         load_vision(str(tmp_path))

@@ -39,3 +39,41 @@ def test_unknown_kind_or_size_names_the_key(tmp_path):
         make_tiny_model(tmp_path, {"kind": "vit3"})
     with pytest.raises(ConfigError, match="widht"):
         make_tiny_model(tmp_path, {"kind": "clip", "widht": 8})
+
+
+def test_tiny_emotion_wav2vec2_has_the_audeering_checkpoint_format(tmp_path):
+    """wav2vec2.* and classifier.* weights, the published class name, a 3-output head; loaded
+    with its head by the registry, each frame carries hidden + 3 values."""
+    import numpy as np
+    import torch
+
+    from emibench.encoders.registry import load_audio
+
+    make_tiny_model(tmp_path, {"kind": "wav2vec2_emotion", "hidden_size": 16, "conv_dim": 8})
+    weights = load_file(tmp_path / "model.safetensors")
+    assert {k.split(".")[0] for k in weights} == {"wav2vec2", "classifier"}
+    assert weights["classifier.out_proj.weight"].shape == (3, 16)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["architectures"] == ["Wav2Vec2ForSpeechClassification"]
+    assert config["id2label"] == {"0": "arousal", "1": "dominance", "2": "valence"}
+    assert config["feat_extract_norm"] == "layer" and config["do_stable_layer_norm"]
+    encoder = load_audio(str(tmp_path), head=True)
+    assert encoder.dim == 16 + 3
+    with torch.no_grad():
+        (out,) = encoder([np.zeros(16000, np.float32)])
+    assert out.shape == (49, 19)
+
+
+def test_tiny_vit_loads_as_a_transformers_vision_encoder(tmp_path):
+    import torch
+
+    from emibench.encoders.registry import load_vision
+
+    make_tiny_model(tmp_path, {"kind": "vit", "image_size": 32, "patch_size": 16})
+    assert (
+        json.loads((tmp_path / "preprocessor_config.json").read_text())["image_mean"] == [0.5] * 3
+    )
+    encoder = load_vision(str(tmp_path))
+    assert (encoder.dim, encoder.image_size, encoder.n_blocks) == (64, 32, 2)
+    with torch.no_grad():
+        assert encoder(torch.zeros(3, 48, 40, 3, dtype=torch.uint8)).shape == (3, 64)

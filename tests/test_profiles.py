@@ -10,7 +10,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SLURM = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
-GPU_RULES = {"features_train", "features_valid", "features_test", "stage1", "train"}
+GPU_RULES = {"features_train_visual", "features_valid_visual", "features_test_visual"}
+GPU_RULES |= {"features_train", "features_valid", "features_test", "stage1", "train"}
 GPU_RULES |= {"transcribe"}  # Whisper; the demo's PocketSphinx asks for no GPU there
 
 

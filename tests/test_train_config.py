@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from emibench.models.registry import build_model
+from emibench.models.inputs import input_keys
+from emibench.models.registry import build_model, on_features, raw_modalities
 from emibench.train.cli import parse_stores
 from emibench.train.stacking import StackSpec
 from emibench.train.trainer import RunSpec, TrainConfig
@@ -35,6 +36,13 @@ def commands(tmp_path_factory) -> dict[str, list[str]]:
     }
 
 
+def _media_outputs(commands: list[str]) -> dict[str, set[str]]:
+    """The audio stores and the per-split transcript tables the dry run's jobs write."""
+    audio = {args.out for args in steps(commands, "audio")}
+    text = {args.out for args in steps(commands, "merge-transcripts")}
+    return {"wave": audio, "text": text}
+
+
 def _written_stores(commands: list[str]) -> set[str]:
     out = set()
     for args in steps(commands, "features"):
@@ -55,6 +63,7 @@ def test_every_train_command_parses_resolves_and_builds(commands, name):
     }
     assert {(a.system, a.variant) for a in jobs} == trained
     written = _written_stores(commands[name])
+    media = _media_outputs(commands[name])
     hidden = not config["dataset"]["test_labels"]
     for args in jobs:
         assert args.seeds == config["train"]["seeds"] and len(args.out_dirs) == len(args.seeds)
@@ -62,11 +71,16 @@ def test_every_train_command_parses_resolves_and_builds(commands, name):
         stores = parse_stores(args.stores, args.seeds)
         for seed in args.seeds:
             spec = RunSpec.from_config(args.system, args.variant, seed, args.config)
-            assert sorted(stores[seed]) == sorted(spec.modalities)
-            for paths in stores[seed].values():
-                assert set(paths) <= written, f"{args.system}/{args.variant}: unwritten store"
+            raw = raw_modalities(spec.model, spec.modalities)
+            assert sorted(stores[seed]) == sorted(input_keys(spec.modalities, raw))
+            for key, paths in stores[seed].items():
+                where = f"{args.system}/{args.variant}: {key}"
+                if key in ("wave", "text"):
+                    assert set(paths) <= media[key] and len(paths) == len(set(paths)), where
+                    continue
+                assert set(paths) <= written, f"{where}: unwritten store"
                 assert f"/features/{spec.features}" in paths[0] or spec.features == "stage1"
-            build_model(spec.model, DIMS[name], spec.modalities)
+            build_model(on_features(spec.model), DIMS[name], spec.modalities)
 
 
 def test_variants_layer_over_their_system(commands):
@@ -82,6 +96,16 @@ def test_variants_layer_over_their_system(commands):
     assert baseline.train.epochs == config["train"]["defaults"]["epochs"]
     vt = parse_stores(jobs["dscmn", "VT_stage1"].stores, [0, 1, 2])
     assert sorted(vt[0]) == ["T", "V"] and "/features/stage1_seed0/visual/" in vt[0]["V"][0]
+    e2e = jobs["taemi", "VAT_taemi"]
+    model = RunSpec.from_config("taemi", "x", 0, e2e.config).model
+    assert model["audio_encoder"] == config["encoders"]["taemi_audio"]  # keys resolved to specs
+    assert model["text_encoder"] == config["encoders"]["taemi_text"]
+    stores = parse_stores(e2e.stores, [0, 1, 2])[0]
+    assert sorted(stores) == ["V", "text", "wave"]
+    assert "/features/taemi/visual/" in stores["V"][0] and "/audio/" in stores["wave"][0]
+    assert all(p.endswith(".tsv") for p in stores["text"])
+    frozen = parse_stores(jobs["taemi", "VAT_stage1_frozen"].stores, [0, 1, 2])[0]
+    assert sorted(frozen) == ["A", "T", "V"]
 
 
 def test_stage1_seeds_pair_with_run_seeds(commands):
@@ -127,3 +151,17 @@ def test_library_defaults_are_the_documented_ones():
         value = getattr(defaults, key)
         shown = str(value).lower() if isinstance(value, bool) else str(value)
         assert f"(default {shown})" in spec["description"], key
+
+
+def test_overrides_cap_every_run_of_a_rehearsal(tmp_path):
+    """train.overrides lays over system and variant settings: TAEMI's 50 epochs become 1."""
+    root = make_root(tmp_path / "root")
+    real = tmp_path / "real.yaml"
+    caps = {"epochs": 1, "max_train_batches": 2, "batch_size": 2}
+    real.write_text(yaml.safe_dump({"dataset": {"root": str(root)}, "train": {"overrides": caps}}))
+    commands = dry_run_commands(REPO / "config" / "vidmimic2.yaml", real)
+    jobs = steps(commands, "train")
+    assert ("taemi", "VAT_taemi") in {(a.system, a.variant) for a in jobs}
+    for args in jobs:
+        settings = RunSpec.from_config(args.system, args.variant, 0, args.config).train
+        assert (settings.epochs, settings.max_train_batches, settings.batch_size) == (1, 2, 2)

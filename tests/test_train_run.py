@@ -170,7 +170,7 @@ def test_cli_trains_every_seed_into_its_own_run_folder(fake, tmp_path, capsys):
     capsys.readouterr()
     audio = ["--stores", "0", "A", str(fake["stores"]["stage1"]["A"][0])]
     assert main(argv + audio) == 1
-    assert "uses modalities V; stores were given for AV" in capsys.readouterr().err
+    assert "reads the stores V (modalities V); stores were given for A V" in capsys.readouterr().err
 
 
 def test_store_without_a_clip_is_an_error_naming_it(fake, tmp_path):

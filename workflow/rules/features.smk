@@ -18,46 +18,45 @@ rule make_tiny_models:
         "emibench make-tiny-models --out-dir {params.out_dir} --spec {params.spec} > {log} 2>&1"
 
 
-# One job per split and feature set writes every shard's three stores: the encoders load once per
-# job, and a split is minutes of GPU work even on the real set.
+# One job per split and feature set writes every shard's stores of that set: the encoders load
+# once per job, and a split is minutes of GPU work even on the real set. One rule per split and
+# set shape (the stores a set is made of: all three, or visual only for taemi).
 for _split in SPLITS:
+    for _stores, _featsets in FEATSET_SHAPES.items():
 
-    rule:
-        name:
-            f"features_{_split}"
-        input:
-            unpack(feature_inputs(_split)),
-        output:
-            visual=feature_outputs(_split, "visual"),
-            audio=feature_outputs(_split, "audio"),
-            text=feature_outputs(_split, "text"),
-        log:
-            log_path(f"features_{_split}", "featset"),
-        benchmark:
-            bench_path(f"features_{_split}", "featset")
-        wildcard_constraints:
-            featset=FEATSET_PATTERN,
-        conda:
-            ENV
-        threads: step_resource("features", "threads")
-        resources:
-            mem_mb=step_resource("features", "mem_mb"),
-            runtime=step_resource("features", "runtime"),
-            gpu=step_resource("features", "gpu"),
-        params:
-            kind=lambda w: featset_kind(w.featset),
-            split=_split,
-            shards=" ".join(shards(_split)),
-            sources=feature_source_args,
-            settings=as_json(FEATURES),
-            device=config["resources"]["device"],
-        shell:
-            "emibench features --featset {params.kind} --split {params.split}"
-            " --shard {params.shards} --manifest {input.manifest} --frames {input.frames}"
-            " --audio {input.audio} --transcripts {input.transcripts}"
-            " --visual-out {output.visual} --audio-out {output.audio} --text-out {output.text}"
-            " {params.sources} --settings {params.settings} --device {params.device}"
-            " --threads {threads} > {log} 2>&1"
+        rule:
+            name:
+                features_rule_name(_split, _stores)
+            input:
+                unpack(feature_inputs(_split, _stores)),
+            output:
+                **feature_outputs(_split, _stores),
+            log:
+                log_path(features_rule_name(_split, _stores), "featset"),
+            benchmark:
+                bench_path(features_rule_name(_split, _stores), "featset")
+            wildcard_constraints:
+                featset=_featsets,
+            conda:
+                ENV
+            threads: step_resource("features", "threads")
+            resources:
+                mem_mb=step_resource("features", "mem_mb"),
+                runtime=step_resource("features", "runtime"),
+                gpu=step_resource("features", "gpu"),
+            params:
+                kind=lambda w: featset_kind(w.featset),
+                split=_split,
+                shards=" ".join(shards(_split)),
+                io=feature_io_args,
+                sources=feature_source_args,
+                settings=as_json(FEATURES),
+                device=config["resources"]["device"],
+            shell:
+                "emibench features --featset {params.kind} --split {params.split}"
+                " --shard {params.shards} --manifest {input.manifest} --frames {input.frames}"
+                " {params.io} {params.sources} --settings {params.settings}"
+                " --device {params.device} --threads {threads} > {log} 2>&1"
 
 
 rule stage1:

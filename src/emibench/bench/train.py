@@ -102,7 +102,12 @@ def parse_dims(text: str) -> dict[str, int]:
 
 
 def trained_systems(config: dict, official: dict[str, int]) -> list[tuple[str, dict]]:
-    """``(system, {model, modalities, dims, batch_size})`` for each system that trains a model."""
+    """``(system, {model, modalities, dims, batch_size})`` for each system that trains a model.
+
+    A model that trains encoders end to end (TAEMI) is timed on stored features: the fusion
+    model alone, without its encoders."""
+    from emibench.models.registry import on_features
+
     train = config.get("train", {})
     defaults = train.get("defaults", {})
     proj = int(config.get("stage1", {}).get("proj_dim", 256))
@@ -117,7 +122,7 @@ def trained_systems(config: dict, official: dict[str, int]) -> list[tuple[str, d
             (
                 name,
                 {
-                    "model": system["model"],
+                    "model": on_features(system["model"]),
                     "modalities": system.get("modalities", "VAT"),
                     "dims": dims,
                     "batch_size": batch,

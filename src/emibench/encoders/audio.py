@@ -18,9 +18,24 @@ class AudioEncoder(nn.Module):
     mask is passed only when the feature extractor asks for one (``return_attention_mask``), as
     transformers documents for group-norm models such as wav2vec2-base. Outputs are trimmed to each
     input's own frame count.
+
+    With a ``head`` (the regression head of an emotion model, ``encoders.audio_emotion``), each
+    frame's feature is its hidden state concatenated with the head's outputs on the last hidden
+    state (``dim`` = hidden size + the head's outputs; 1024 + 3 for TAEMI's audeering model).
+
+    Two entry points: ``forward`` takes a list of numpy waves and uses the feature extractor
+    (feature stores, Stage I); ``encode`` takes a padded tensor batch and is differentiable
+    (models that fine-tune the encoder end to end).
     """
 
-    def __init__(self, model: nn.Module, feature_extractor, name: str, layer: int = -1):
+    def __init__(
+        self,
+        model: nn.Module,
+        feature_extractor,
+        name: str,
+        layer: int = -1,
+        head: nn.Module | None = None,
+    ):
         super().__init__()
         if not hasattr(model, "_get_feat_extract_output_lengths") or not hasattr(model, "encoder"):
             raise TypeError(
@@ -30,8 +45,10 @@ class AudioEncoder(nn.Module):
         self.feature_extractor = feature_extractor
         self.name = name
         self.layer = int(layer)
+        self.head = head
         self.sample_rate = int(feature_extractor.sampling_rate)
-        self.dim = int(model.config.hidden_size)
+        self.hidden_size = int(model.config.hidden_size)
+        self.dim = self.hidden_size + (int(head.out_features) if head is not None else 0)
         self.hop = int(np.prod(model.config.conv_stride))
         self.receptive = self._receptive_field(model.config.conv_kernel, model.config.conv_stride)
         self.rate_hz = self.sample_rate / self.hop
@@ -90,6 +107,38 @@ class AudioEncoder(nn.Module):
             and "attention_mask" in inputs
         ):
             kwargs["attention_mask"] = inputs["attention_mask"].to(device)
-        out = self.model(**kwargs, output_hidden_states=self.layer != -1)
-        hidden = out.last_hidden_state if self.layer == -1 else out.hidden_states[self.layer]
+        hidden = self._features(self.model(**kwargs, output_hidden_states=self.layer != -1))
         return [hidden[i, : self.n_frames(len(w))] for i, w in enumerate(waves)]
+
+    def _features(self, out) -> torch.Tensor:
+        hidden = out.last_hidden_state if self.layer == -1 else out.hidden_states[self.layer]
+        if self.head is None:
+            return hidden
+        return torch.cat([hidden, self.head(out.last_hidden_state)], dim=-1)
+
+    def encode(
+        self, waves: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Zero-padded waves (B, N) at ``sample_rate`` with true lengths (B,) samples ->
+        features (B, T, dim) and their mask (B, T), True at each input's own frames.
+
+        Each wave is normalised over its true samples as the feature extractor does
+        (``do_normalize``: zero mean, unit variance, padding kept at zero); inputs shorter than
+        one window are padded to it (an empty one gets a single frame).
+        """
+        n = max(waves.shape[1], self.receptive)
+        x = nn.functional.pad(waves.float(), (0, n - waves.shape[1]))
+        real = torch.arange(n, device=x.device)[None] < lengths[:, None]
+        x = x * real
+        if getattr(self.feature_extractor, "do_normalize", False):
+            count = lengths.clamp(min=1)[:, None].to(x.dtype)
+            mean = x.sum(1, keepdim=True) / count
+            var = ((x - mean).square() * real).sum(1, keepdim=True) / count
+            x = torch.where(real, (x - mean) / torch.sqrt(var + 1e-7), torch.zeros_like(x))
+        kwargs = {"input_values": x}
+        if getattr(self.feature_extractor, "return_attention_mask", False):
+            kwargs["attention_mask"] = real.long()
+        hidden = self._features(self.model(**kwargs, output_hidden_states=self.layer != -1))
+        frames = self.model._get_feat_extract_output_lengths(lengths.clamp(min=self.receptive))
+        mask = torch.arange(hidden.shape[1], device=x.device)[None] < frames[:, None]
+        return hidden, mask

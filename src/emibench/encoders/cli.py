@@ -16,11 +16,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "make-tiny-models",
         help="write the demo's tiny random-initialised encoders as local model folders",
-        description="Create <out-dir>/clip (open_clip local-dir format) and <out-dir>/wav2vec2 "
-        "(transformers format with its feature extractor), random-initialised with a fixed seed, so "
-        "the demo loads them through the same registry code as the paper's models.",
+        description="Create <out-dir>/<role> for each model of the spec: clip (open_clip local-dir "
+        "format), wav2vec2 (transformers format with its feature extractor), wav2vec2_emotion (a "
+        "Wav2Vec2 with a 3-output regression head in the audeering checkpoint's format) or vit (a "
+        "transformers ViT with its image processor), random-initialised with a fixed seed, so the "
+        "demo loads them through the same registry code as the published models.",
     )
-    parser.add_argument("--out-dir", required=True, help="folder that receives clip/ and wav2vec2/")
+    parser.add_argument("--out-dir", required=True, help="folder that receives one folder per role")
     parser.add_argument(
         "--spec",
         type=json_arg,

@@ -6,8 +6,12 @@ Encoder specs are the config's dicts (``encoders.vision`` etc.):
   (``ViT-B-16``) with ``pretrained`` a tag (``openai``, resolved to a file already in the local
   hub cache or ``~/.cache/clip``) or a checkpoint file; or a local directory holding
   ``open_clip_config.json`` and weights (open_clip's ``local-dir:`` format, what
-  ``emibench make-tiny-models`` writes; ``pretrained`` is then ignored).
-- audio: ``{"name": ..., "layer": -1}``: a transformers Wav2Vec2-family model directory or hub name.
+  ``emibench make-tiny-models`` writes; ``pretrained`` is then ignored); or a transformers ViT
+  (``google/vit-base-patch16-224-in21k``, TAEMI's): a hub name in the cache or a local directory
+  holding ``config.json`` (``pretrained`` ignored).
+- audio: ``{"name": ..., "layer": -1}``: a transformers Wav2Vec2-family model directory or hub name;
+  ``load_audio(..., head=True)`` also reads the regression head of an emotion model
+  (``encoders.audio_emotion``: TAEMI's audeering checkpoint).
 - text: ``{"name": ..., "max_length": 128}``: a transformers BERT-family model directory or hub name.
 
 Names may be ``pkg:<python package>/<sub path>``: a directory shipped inside an installed package
@@ -26,7 +30,7 @@ from typing import Any
 
 from emibench.encoders.audio import AudioEncoder
 from emibench.encoders.text import TextEncoder
-from emibench.encoders.vision import VisionEncoder
+from emibench.encoders.vision import VisionEncoder, ViTEncoder, vit_layers
 from emibench.model_source import HOW_TO_PROVIDE, ModelNotFoundError, is_local, resolve_model_source
 
 log = logging.getLogger(__name__)
@@ -72,11 +76,15 @@ def _quiet_transformers() -> None:
 
 def load_vision(
     model_name: str, pretrained: str = "", config_key: str = "encoders.vision"
-) -> VisionEncoder:
-    """An open_clip ViT image tower with its preprocessing, from a local dir or a cached tag/file."""
+) -> VisionEncoder | ViTEncoder:
+    """An open_clip ViT image tower with its preprocessing, from a local dir or a cached tag/file;
+    or a transformers ViT (local dir with ``config.json``, or a hub name in the cache)."""
     import open_clip
     from open_clip.model import get_model_preprocess_cfg
 
+    source = _transformers_vision_source(resolve_name(model_name), config_key)
+    if source is not None:
+        return _load_vit(source, model_name, config_key)
     local_dir = _local_clip_dir(resolve_name(model_name), config_key)
     if local_dir is not None:
         with _open_clip_quiet():
@@ -109,6 +117,57 @@ def load_vision(
     return encoder.eval()
 
 
+def _transformers_vision_source(name: str, config_key: str) -> str | None:
+    """The folder or cached hub name of a transformers vision model; None for open_clip names."""
+    import open_clip
+
+    if name.startswith((HF_HUB_PREFIX, LOCAL_DIR_PREFIX)):
+        return None
+    if is_local(name):
+        path = Path(name).expanduser()
+        if (path / "config.json").is_file() and not (path / "open_clip_config.json").is_file():
+            return str(path)
+        return None
+    if "/" in name and name.replace("/", "-") not in open_clip.list_models():
+        return resolve_model_source(name, "vision encoder", config_key + ".model_name")
+    return None
+
+
+def _load_vit(source: str, name: str, config_key: str) -> ViTEncoder:
+    from transformers import AutoImageProcessor, AutoModel
+
+    _quiet_transformers()
+    try:
+        processor = AutoImageProcessor.from_pretrained(source, local_files_only=True)
+        model = AutoModel.from_pretrained(source, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelNotFoundError(
+            f"vision encoder {name!r} ({config_key}.model_name): not a transformers ViT with its "
+            f"image processor ({exc})"
+        ) from exc
+    if vit_layers(model) is None:
+        raise ModelNotFoundError(
+            f"vision encoder {name!r} ({config_key}.model_name): a transformers "
+            f"{type(model).__name__}, not a ViT"
+        )
+    size = getattr(model.config, "image_size", 224)
+    encoder = ViTEncoder(
+        model,
+        processor.image_mean,
+        processor.image_std,
+        size[0] if isinstance(size, (list, tuple)) else size,
+        name=name,
+    )
+    log.info(
+        "vision encoder %s (transformers ViT): %d blocks, dim %d, image size %d",
+        name,
+        encoder.n_blocks,
+        encoder.dim,
+        encoder.image_size,
+    )
+    return encoder.eval()
+
+
 def _local_clip_dir(name: str, config_key: str) -> str | None:
     """The local open_clip model directory ``name`` refers to, or None for an architecture name."""
     what, key = "vision encoder", config_key + ".model_name"
@@ -126,7 +185,7 @@ def _local_clip_dir(name: str, config_key: str) -> str | None:
         raise ModelNotFoundError(
             f"{what} {name!r} ({key}): {path} has no open_clip_config.json; a local vision model is a "
             "directory in open_clip's local-dir format (open_clip_config.json + open_clip_model.safetensors), "
-            "as `emibench make-tiny-models` writes"
+            "as `emibench make-tiny-models` writes, or a transformers ViT folder (config.json)"
         )
     return str(path)
 
@@ -174,15 +233,37 @@ def _resolve_clip_weights(
     )
 
 
-def load_audio(name: str, layer: int = -1, config_key: str = "encoders.audio") -> AudioEncoder:
-    """A Wav2Vec2-family model and its feature extractor, from a local dir or the hub cache."""
-    from transformers import AutoFeatureExtractor, AutoModel
+def load_audio(
+    name: str, layer: int = -1, config_key: str = "encoders.audio", head: bool = False
+) -> AudioEncoder:
+    """A Wav2Vec2-family model and its feature extractor, from a local dir or the hub cache.
 
-    _quiet_transformers()
+    ``head``: the model is an emotion model with a regression head (the audeering checkpoint's
+    format, ``encoders.audio_emotion``); each frame's feature then carries the head's outputs.
+    """
+    from transformers import AutoModel
+
+    extractor = load_feature_extractor(name, config_key)
     source = resolve_model_source(resolve_name(name), "audio encoder", config_key + ".name")
-    extractor = AutoFeatureExtractor.from_pretrained(source, local_files_only=True)
-    model = AutoModel.from_pretrained(source, local_files_only=True)
-    encoder = AudioEncoder(model, extractor, name=name, layer=layer)
+    if head:
+        from emibench.encoders.audio_emotion import Wav2Vec2EmotionModel
+
+        full, info = Wav2Vec2EmotionModel.from_pretrained(
+            source, local_files_only=True, output_loading_info=True
+        )
+        absent = sorted(k for k in info["missing_keys"] if k.startswith("classifier."))
+        if absent:
+            raise ModelNotFoundError(
+                f"audio encoder {name!r} ({config_key}.name): no regression head in its weights "
+                f"(missing {absent}); expected an emotion model in the format of "
+                "audeering/wav2vec2-large-robust-12-ft-emotion-msp-dim (wav2vec2.* + classifier.*)"
+            )
+        encoder = AudioEncoder(
+            full.wav2vec2, extractor, name=name, layer=layer, head=full.classifier
+        )
+    else:
+        model = AutoModel.from_pretrained(source, local_files_only=True)
+        encoder = AudioEncoder(model, extractor, name=name, layer=layer)
     log.info(
         "audio encoder %s: %d layers, dim %d, %.1f frames/s",
         name,
@@ -193,13 +274,30 @@ def load_audio(name: str, layer: int = -1, config_key: str = "encoders.audio") -
     return encoder.eval()
 
 
-def load_text(name: str, max_length: int = 128, config_key: str = "encoders.text") -> TextEncoder:
-    """A BERT-family model and its tokenizer, from a local dir, a package dir or the hub cache."""
-    from transformers import AutoModel, AutoTokenizer
+def load_feature_extractor(name: str, config_key: str = "encoders.audio"):
+    """The feature extractor of an audio encoder (its sampling rate and normalisation)."""
+    from transformers import AutoFeatureExtractor
+
+    _quiet_transformers()
+    source = resolve_model_source(resolve_name(name), "audio encoder", config_key + ".name")
+    return AutoFeatureExtractor.from_pretrained(source, local_files_only=True)
+
+
+def load_tokenizer(name: str, config_key: str = "encoders.text"):
+    """The tokenizer of a text encoder (what turns transcripts into the token ids a model reads)."""
+    from transformers import AutoTokenizer
 
     _quiet_transformers()
     source = resolve_model_source(resolve_name(name), "text encoder", config_key + ".name")
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    return AutoTokenizer.from_pretrained(source, local_files_only=True)
+
+
+def load_text(name: str, max_length: int = 128, config_key: str = "encoders.text") -> TextEncoder:
+    """A BERT-family model and its tokenizer, from a local dir, a package dir or the hub cache."""
+    from transformers import AutoModel
+
+    tokenizer = load_tokenizer(name, config_key)
+    source = resolve_model_source(resolve_name(name), "text encoder", config_key + ".name")
     model = AutoModel.from_pretrained(source, local_files_only=True)
     encoder = TextEncoder(model, tokenizer, name=name, max_length=max_length)
     log.info("text encoder %s: %d layers, dim %d", name, encoder.n_blocks, encoder.dim)

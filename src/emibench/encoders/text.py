@@ -11,7 +11,10 @@ from emibench.encoders.vision import _check_tail
 
 
 class TextEncoder(nn.Module):
-    """Token features (last hidden state) and the CLS vector of a BERT-family encoder."""
+    """Token features (last hidden state) and the CLS vector of a BERT-family encoder.
+
+    BERT, MiniLM and DistilBERT (TAEMI's text encoder, whose layers sit under ``transformer``).
+    """
 
     def __init__(self, model: nn.Module, tokenizer, name: str, max_length: int = 128):
         super().__init__()
@@ -22,7 +25,7 @@ class TextEncoder(nn.Module):
         self.dim = int(model.config.hidden_size)
 
     def _layers(self) -> nn.ModuleList:
-        encoder = getattr(self.model, "encoder", None)
+        encoder = getattr(self.model, "encoder", None) or getattr(self.model, "transformer", None)
         layers = getattr(encoder, "layer", None) or getattr(encoder, "layers", None)
         if layers is None:
             raise TypeError(f"text encoder {self.name!r}: cannot find its transformer layers")
@@ -51,6 +54,11 @@ class TextEncoder(nn.Module):
             max_length=self.max_length,
             return_tensors="pt",
         )
-        batch = {k: v.to(device) for k, v in batch.items()}
-        hidden = self.model(**batch).last_hidden_state
-        return hidden, batch["attention_mask"].bool()
+        ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+        return self.encode(ids, mask), mask.bool()
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Token ids (B, L) and their mask (B, L) -> last hidden state (B, L, dim); row 0 = CLS."""
+        return self.model(
+            input_ids=input_ids, attention_mask=attention_mask.long()
+        ).last_hidden_state

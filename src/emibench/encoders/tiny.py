@@ -1,10 +1,17 @@
-"""Tiny random-initialised CLIP and Wav2Vec2 for the demo, saved in the formats the real loaders read.
+"""Tiny random-initialised encoders for the demo, saved in the formats the real loaders read.
 
-- CLIP: an open_clip ``local-dir`` folder: ``open_clip_config.json`` (``model_cfg`` and
+- ``clip``: an open_clip ``local-dir`` folder: ``open_clip_config.json`` (``model_cfg`` and
   ``preprocess_cfg``) and ``open_clip_model.safetensors``. ``load_vision(<dir>)`` reads it through
   ``open_clip.create_model("local-dir:<dir>")``, the same code path as a hub model's folder.
-- Wav2Vec2: a transformers folder (``config.json``, ``model.safetensors``,
+- ``wav2vec2``: a transformers folder (``config.json``, ``model.safetensors``,
   ``preprocessor_config.json``) that ``AutoModel``/``AutoFeatureExtractor`` read.
+- ``wav2vec2_emotion``: TAEMI's audio encoder in the format of
+  audeering/wav2vec2-large-robust-12-ft-emotion-msp-dim: a Wav2Vec2-large-robust-like model
+  (layer-norm convolutions, pre-norm layers) under ``wav2vec2.`` and the 3-output regression head
+  under ``classifier.``, ``config.json`` naming the published class; read by
+  ``load_audio(..., head=True)``.
+- ``vit``: a transformers ``ViTModel`` (with pooler, as google/vit-base-patch16-224-in21k) and its
+  image processor (mean/std 0.5); read by ``load_vision``.
 
 Weights are drawn with a fixed seed, so the same spec gives the same files.
 """
@@ -38,6 +45,21 @@ DEFAULT_SIZES: dict[str, dict[str, int]] = {
         "heads": 2,
         "intermediate_size": 128,
         "conv_dim": 32,
+    },
+    "wav2vec2_emotion": {
+        "hidden_size": 32,
+        "layers": 2,
+        "heads": 2,
+        "intermediate_size": 64,
+        "conv_dim": 32,
+    },
+    "vit": {
+        "image_size": 64,
+        "patch_size": 16,
+        "hidden_size": 64,
+        "layers": 2,
+        "heads": 2,
+        "intermediate_size": 128,
     },
 }
 
@@ -134,8 +156,100 @@ def make_tiny_wav2vec2(out_dir: str | Path, spec: Mapping[str, Any], seed: int =
     return out
 
 
+def make_tiny_wav2vec2_emotion(out_dir: str | Path, spec: Mapping[str, Any], seed: int = 0) -> Path:
+    """Write a tiny Wav2Vec2 with the audeering emotion model's regression head and format.
+
+    wav2vec2-large-robust's architecture at a smaller width: the standard kernels and strides
+    (50 frames/s), layer norm in every convolution, pre-norm (stable layer norm) transformer
+    layers; the head maps each frame to arousal, dominance and valence.
+    """
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor
+
+    from emibench.encoders.audio_emotion import (
+        EMOTION_LABELS,
+        PUBLISHED_ARCHITECTURE,
+        Wav2Vec2EmotionModel,
+    )
+
+    hidden, conv = int(spec["hidden_size"]), int(spec["conv_dim"])
+    config = Wav2Vec2Config(
+        hidden_size=hidden,
+        num_hidden_layers=int(spec["layers"]),
+        num_attention_heads=int(spec["heads"]),
+        intermediate_size=int(spec["intermediate_size"]),
+        conv_dim=(conv,) * 7,
+        conv_bias=True,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4,
+        feat_extract_norm="layer",
+        do_stable_layer_norm=True,
+        final_dropout=0.1,
+        id2label=dict(enumerate(EMOTION_LABELS)),
+        label2id={label: i for i, label in enumerate(EMOTION_LABELS)},
+        problem_type="regression",
+        vocab_size=None,
+    )
+    torch.manual_seed(seed)
+    model = Wav2Vec2EmotionModel(config)
+    extractor = Wav2Vec2FeatureExtractor(
+        feature_size=1,
+        sampling_rate=16000,
+        padding_value=0.0,
+        do_normalize=True,
+        return_attention_mask=True,
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    extractor.save_pretrained(out)
+    saved = json.loads((out / "config.json").read_text())
+    saved["architectures"] = [PUBLISHED_ARCHITECTURE]
+    (out / "config.json").write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
+    log.info(
+        "tiny Wav2Vec2 emotion model (%d parameters) -> %s",
+        sum(p.numel() for p in model.parameters()),
+        out,
+    )
+    return out
+
+
+def make_tiny_vit(out_dir: str | Path, spec: Mapping[str, Any], seed: int = 0) -> Path:
+    """Write a tiny transformers ViT (pooler included) and its image processor (mean/std 0.5)."""
+    from transformers import ViTConfig, ViTImageProcessor, ViTModel
+
+    image_size, patch = int(spec["image_size"]), int(spec["patch_size"])
+    if image_size % patch:
+        raise ValueError(
+            f"tiny ViT: image_size {image_size} is not a multiple of patch_size {patch}"
+        )
+    config = ViTConfig(
+        hidden_size=int(spec["hidden_size"]),
+        num_hidden_layers=int(spec["layers"]),
+        num_attention_heads=int(spec["heads"]),
+        intermediate_size=int(spec["intermediate_size"]),
+        image_size=image_size,
+        patch_size=patch,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
+    torch.manual_seed(seed)
+    model = ViTModel(config, add_pooling_layer=True)
+    processor = ViTImageProcessor(
+        size={"height": image_size, "width": image_size},
+        resample=2,
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    log.info("tiny ViT (%d parameters) -> %s", sum(p.numel() for p in model.parameters()), out)
+    return out
+
+
 def make_tiny_model(out_dir: str | Path, spec: Mapping[str, Any], seed: int = 0) -> Path:
-    """One tiny model of ``spec["kind"]`` (clip, wav2vec2) with its sizes (defaults DEFAULT_SIZES)."""
+    """One tiny model of ``spec["kind"]`` (a key of WRITERS) with its sizes (defaults DEFAULT_SIZES)."""
     kind = spec.get("kind")
     if kind not in WRITERS:
         raise ConfigError(f"tiny model kind {kind!r}: expected one of {sorted(WRITERS)}")
@@ -148,7 +262,12 @@ def make_tiny_model(out_dir: str | Path, spec: Mapping[str, Any], seed: int = 0)
     return WRITERS[kind](out_dir, {**DEFAULT_SIZES[kind], **sizes}, seed)
 
 
-WRITERS = {"clip": make_tiny_clip, "wav2vec2": make_tiny_wav2vec2}
+WRITERS = {
+    "clip": make_tiny_clip,
+    "wav2vec2": make_tiny_wav2vec2,
+    "wav2vec2_emotion": make_tiny_wav2vec2_emotion,
+    "vit": make_tiny_vit,
+}
 
 
 def make_tiny_models(out_dir: str | Path, spec: Mapping[str, Any]) -> dict[str, Path]:

@@ -76,3 +76,68 @@ class VisionEncoder(nn.Module):
 def _check_tail(k: int, n: int, name: str) -> None:
     if not 0 <= k <= n:
         raise ValueError(f"{name!r} has {n} blocks; cannot train the last {k}")
+
+
+class ViTEncoder(nn.Module):
+    """Per-frame features of a transformers ViT (``ViTModel``, e.g. google/vit-base-patch16-224-in21k).
+
+    The feature is the mean of the last hidden state (after the final LayerNorm) over the class
+    and patch tokens, as TAEMI's authors pool it. Preprocessing follows the model's image
+    processor, on tensors on the model's device: resize to ``image_size`` (bilinear,
+    antialiased), rescale to [0, 1], mean/std normalisation.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        mean: Sequence[float],
+        std: Sequence[float],
+        image_size: int,
+        name: str,
+    ):
+        super().__init__()
+        if vit_layers(model) is None or not hasattr(model, "layernorm"):
+            raise TypeError(
+                f"vision encoder {name!r}: expected a transformers ViT model, "
+                f"got {type(model).__name__}"
+            )
+        self.model = model
+        self.name = name
+        self.image_size = int(image_size)
+        self.dim = int(model.config.hidden_size)
+        self.register_buffer(
+            "mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
+        )
+        self.register_buffer(
+            "std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
+        )
+
+    @property
+    def n_blocks(self) -> int:
+        return len(vit_layers(self.model))
+
+    def tail_modules(self, k: int) -> list[nn.Module]:
+        """The last ``k`` transformer layers and the final LayerNorm."""
+        _check_tail(k, self.n_blocks, self.name)
+        layers = vit_layers(self.model)
+        return [*layers[self.n_blocks - k :], self.model.layernorm] if k else []
+
+    def preprocess(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, H, W, 3) RGB -> normalised float (B, 3, S, S), S = ``image_size``."""
+        x = frames.permute(0, 3, 1, 2).float().div_(255.0)
+        if x.shape[-2:] != (self.image_size, self.image_size):
+            size = (self.image_size, self.image_size)
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+        return (x - self.mean) / self.std
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, H, W, 3) RGB frames -> (B, dim) features."""
+        return self.model(pixel_values=self.preprocess(frames)).last_hidden_state.mean(1)
+
+
+def vit_layers(model: nn.Module) -> nn.ModuleList | None:
+    """A transformers ViT's layers (``layers`` in transformers 5, ``encoder.layer`` before)."""
+    layers = getattr(model, "layers", None)
+    if layers is None:
+        layers = getattr(getattr(model, "encoder", None), "layer", None)
+    return layers if isinstance(layers, nn.ModuleList) else None

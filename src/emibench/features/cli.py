@@ -6,7 +6,7 @@ import argparse
 import logging
 from collections import Counter
 
-from emibench.features.sets import FEATURE_SETS
+from emibench.features.sets import FEATURE_SETS, SET_MODALITIES
 from emibench.settings import ConfigError
 from emibench.steps import add_compute_options, json_arg
 
@@ -17,11 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to ``sub``."""
     parser = sub.add_parser(
         "features",
-        help="extract one shard's visual, audio and text features (official or stage1 set)",
-        description="Write the three feature stores of one shard: visual per frame, audio pooled onto "
+        help="extract the feature stores of shards of one split and one feature set",
+        description="Write the feature stores of each shard: visual per frame, audio pooled onto "
         "the visual time base (native rate kept as 'raw'), text tokens with the CLS vector. "
         "'official': the organisers' vit/ and wav2vec2/ .pkl files when present (--official-source), "
-        "else the frozen baseline encoders; 'stage1': the Stage I encoders with their projection heads.",
+        "else the frozen baseline encoders; 'frozen': the paper's encoders; 'stage1': the Stage I "
+        "encoders with their projection heads; 'taemi': the visual store only, from TAEMI's ViT.",
     )
     parser.add_argument("--featset", required=True, choices=list(FEATURE_SETS), help="feature set")
     parser.add_argument(
@@ -34,11 +35,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--manifest", required=True, help="manifest.tsv (ids of the shard, durations)"
     )
     parser.add_argument("--frames", required=True, nargs="+", help="each shard's frames store")
-    parser.add_argument("--audio", required=True, nargs="+", help="each shard's audio store")
-    parser.add_argument("--transcripts", required=True, nargs="+", help="each shard's transcripts")
+    parser.add_argument(
+        "--audio", nargs="+", default=[], help="each shard's audio store (sets with audio)"
+    )
+    parser.add_argument(
+        "--transcripts", nargs="+", default=[], help="each shard's transcripts (sets with text)"
+    )
     parser.add_argument("--visual-out", required=True, nargs="+", help="each shard's visual output")
-    parser.add_argument("--audio-out", required=True, nargs="+", help="each shard's audio output")
-    parser.add_argument("--text-out", required=True, nargs="+", help="each shard's text output")
+    parser.add_argument(
+        "--audio-out", nargs="+", default=[], help="each shard's audio output (sets with audio)"
+    )
+    parser.add_argument(
+        "--text-out", nargs="+", default=[], help="each shard's text output (sets with text)"
+    )
     parser.add_argument(
         "--settings", type=json_arg, default={}, help="JSON: config section features"
     )
@@ -47,7 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--vision",
         type=json_arg,
         default=None,
-        help="JSON spec of the vision encoder (frozen: encoders.vision; official: baseline_vision)",
+        help="JSON spec of the vision encoder (frozen: encoders.vision; official: "
+        "baseline_vision; taemi: taemi_vision)",
     )
     encoders.add_argument(
         "--audio-encoder",
@@ -93,13 +103,17 @@ def _encoder_sources(args: argparse.Namespace, device) -> dict:
     from emibench.features.extract import Source
     from emibench.features.official import resolve_official_source
 
-    _required(args, "text")
-    prefix = "encoders.baseline_" if args.featset == "official" else "encoders."
+    prefix = {"official": "encoders.baseline_", "taemi": "encoders.taemi_"}.get(
+        args.featset, "encoders."
+    )
+    made = SET_MODALITIES[args.featset]
     sources = {}
     for modality, kind, spec_arg in (
         ("visual", "vision", "vision"),
         ("audio", "audio", "audio_encoder"),
     ):
+        if modality not in made:
+            continue
         origin = "encoders"
         if args.featset == "official" and args.dataset_root:
             _required(args, "official_source")
@@ -114,8 +128,10 @@ def _encoder_sources(args: argparse.Namespace, device) -> dict:
             encoder = load_encoder(kind, spec, prefix + kind).to(device)
             sources[modality] = Source(encoder=encoder, label=encoder.name)
         log.info("%s %s features from %s", args.featset, modality, sources[modality].label)
-    text = load_encoder("text", args.text).to(device)
-    sources["text"] = Source(encoder=text, label=text.name)
+    if "text" in made:
+        _required(args, "text")
+        text = load_encoder("text", args.text).to(device)
+        sources["text"] = Source(encoder=text, label=text.name)
     return sources
 
 
@@ -156,18 +172,27 @@ def _features(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     settings = extract_settings(args.settings)
-    per_shard = [
-        args.frames,
-        args.audio,
-        args.transcripts,
-        args.visual_out,
-        args.audio_out,
-        args.text_out,
-    ]
-    if any(len(paths) != len(args.shard) for paths in per_shard):
+    made = SET_MODALITIES[args.featset]
+    per_shard = {"frames": args.frames, "visual-out": args.visual_out}
+    if "audio" in made:
+        per_shard |= {"audio": args.audio, "audio-out": args.audio_out}
+    if "text" in made:
+        per_shard |= {"transcripts": args.transcripts, "text-out": args.text_out}
+    wrong = [f"--{name} ({len(p)})" for name, p in per_shard.items() if len(p) != len(args.shard)]
+    if wrong:
         raise ConfigError(
-            f"emibench features: {len(args.shard)} shards but {[len(p) for p in per_shard]} paths for "
-            "--frames --audio --transcripts --visual-out --audio-out --text-out; give one per shard"
+            f"emibench features: {len(args.shard)} shards but {' '.join(wrong)} paths; "
+            "give one per shard"
+        )
+    extra = [
+        f"--{name}"
+        for name, given in (("audio-out", args.audio_out), ("text-out", args.text_out))
+        if given and name.split("-")[0] not in made
+    ]
+    if extra:
+        raise ConfigError(
+            f"emibench features: {' '.join(extra)} given, but the {args.featset} set is made of "
+            f"the {', '.join(made)} store(s) only"
         )
     manifest = read_table(args.manifest)
     durations = dict(zip(manifest["id"], manifest["duration_s"].astype(float)))
@@ -179,13 +204,11 @@ def _features(args: argparse.Namespace) -> int:
     n_clips, present, missing = 0, Counter(), Counter()
     for k, shard in enumerate(args.shard):
         ids = shard_ids(manifest, args.split, shard)
-        media = MediaReader(frames=[args.frames[k]], audio=[args.audio[k]], durations=durations)
-        transcripts = read_transcripts([args.transcripts[k]])
-        outputs = {
-            "visual": args.visual_out[k],
-            "audio": args.audio_out[k],
-            "text": args.text_out[k],
-        }
+        audio = [args.audio[k]] if "audio" in made else []
+        media = MediaReader(frames=[args.frames[k]], audio=audio, durations=durations)
+        transcripts = read_transcripts([args.transcripts[k]] if "text" in made else [])
+        outs = {"visual": args.visual_out, "audio": args.audio_out, "text": args.text_out}
+        outputs = {m: outs[m][k] for m in made}
         try:
             summary = extract_shard(
                 ids, media, transcripts, outputs, sources, args.featset, settings

@@ -1,9 +1,14 @@
-"""What every Stage II model consumes: a padded batch of per-modality feature sequences.
+"""What every Stage II model consumes: a padded batch of per-modality inputs.
 
 Modalities are named by one letter, as in the variants: ``V`` (visual frame features), ``A``
 (audio features on the visual time base) and ``T`` (text: token features plus the CLS vector).
-A modality a clip lacks (broken media, empty transcript) or a run does not use is *absent*: its
-``present`` flag is False and its mask has no valid step. Models never drop a clip for it.
+A model that encodes a modality itself, end to end (TAEMI's audio and text), reads it raw
+instead: ``A`` as waves, ``T`` as token ids. A modality a clip lacks (broken media, empty
+transcript) or a run does not use is *absent*: its ``present`` flag is False and its mask has no
+valid step. Models never drop a clip for it.
+
+A run's inputs come from stores named by a key: ``V``, ``A``, ``T`` for feature stores, and
+``RAW_KEYS`` (``wave``: audio stores, ``text``: transcript tables) for raw inputs.
 """
 
 from __future__ import annotations
@@ -15,6 +20,37 @@ from torch import Tensor
 
 MODALITIES: tuple[str, ...] = ("V", "A", "T")
 MODALITY_NAMES: dict[str, str] = {"V": "visual", "A": "audio", "T": "text"}
+# store keys of the raw inputs of a modality a model encodes itself
+RAW_KEYS: dict[str, str] = {"A": "wave", "T": "text"}
+STORE_KEYS: tuple[str, ...] = (*MODALITIES, *RAW_KEYS.values())
+
+
+def input_keys(modalities: str, raw: tuple[str, ...] = ()) -> list[str]:
+    """The store keys a run reads: each modality's feature key, or its raw key when in ``raw``."""
+    return [RAW_KEYS[m] if m in raw else m for m in parse_modalities(modalities)]
+
+
+@dataclass(frozen=True)
+class RawInputs:
+    """How raw media become batch inputs, for a model that encodes them itself.
+
+    tokenizer:   text encoder whose tokenizer turns transcripts into token ids ("" = no raw text)
+    max_tokens:  transcripts are truncated to this many tokens (special tokens included)
+    sample_rate: rate the audio encoder expects (0 = no raw audio)
+    max_audio_s: each clip's audio is cut to its first ``max_audio_s`` seconds
+    """
+
+    tokenizer: str = ""
+    max_tokens: int = 128
+    sample_rate: int = 0
+    max_audio_s: float = 12.0
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        """The modalities read raw: ``A`` with a sample rate, ``T`` with a tokenizer."""
+        return tuple(
+            m for m, on in (("A", self.sample_rate > 0), ("T", bool(self.tokenizer))) if on
+        )
 
 
 def parse_modalities(value: str) -> tuple[str, ...]:
@@ -48,12 +84,48 @@ class Sequence:
 
 
 @dataclass
+class Waves:
+    """Raw mono audio of a batch (a model that encodes audio itself).
+
+    data:    (B, N) float samples at the encoder's rate, zero after each clip's end
+    lengths: (B,) long, true samples per clip (0 for an absent clip)
+    present: (B,) bool, False where the clip lacks audio
+    """
+
+    data: Tensor
+    lengths: Tensor
+    present: Tensor
+
+    def to(self, device: torch.device) -> Waves:
+        return Waves(self.data.to(device), self.lengths.to(device), self.present.to(device))
+
+
+@dataclass
+class Tokens:
+    """Token ids of the transcripts of a batch (a model that encodes text itself).
+
+    ids:     (B, L) long, padded with the tokenizer's pad id; an absent text holds the
+             tokenization of the empty string
+    mask:    (B, L) bool, True at real tokens (special tokens included)
+    present: (B,) bool, False where the clip has no transcript
+    """
+
+    ids: Tensor
+    mask: Tensor
+    present: Tensor
+
+    def to(self, device: torch.device) -> Tokens:
+        return Tokens(self.ids.to(device), self.mask.to(device), self.present.to(device))
+
+
+@dataclass
 class Batch:
     """A padded batch of clips.
 
     visual, audio: frame sequences on the visual time base (or None when the run does not use them)
     text:          token features (B, L, D_t) (or None)
     text_cls:      (B, D_t) the text encoder's CLS vector, zero for absent text (or None)
+    wave, tokens:  raw audio and token ids, for a model that encodes A or T itself (or None)
     labels:        (B, 6) targets in EMOTIONS order, NaN where unknown (test)
     """
 
@@ -63,6 +135,8 @@ class Batch:
     text: Sequence | None = None
     text_cls: Tensor | None = None
     labels: Tensor | None = None
+    wave: Waves | None = None
+    tokens: Tokens | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -71,17 +145,18 @@ class Batch:
         return {"V": self.visual, "A": self.audio, "T": self.text}[modality]
 
     def present(self, modality: str) -> Tensor:
-        """(B,) bool: which clips have ``modality`` (all False when the batch lacks it)."""
-        seq = self.get(modality)
+        """(B,) bool: which clips have ``modality``, as features or raw (all False when the
+        batch lacks it)."""
+        seq = self.get(modality) or {"A": self.wave, "T": self.tokens}.get(modality)
         if seq is None:
             return torch.zeros(len(self), dtype=torch.bool, device=self.device)
         return seq.present
 
     @property
     def device(self) -> torch.device:
-        for seq in (self.visual, self.audio, self.text):
+        for seq in (self.visual, self.audio, self.text, self.wave, self.tokens):
             if seq is not None:
-                return seq.data.device
+                return seq.present.device
         return self.labels.device if self.labels is not None else torch.device("cpu")
 
     def to(self, device: torch.device) -> Batch:
@@ -93,6 +168,8 @@ class Batch:
             text=move(self.text),
             text_cls=move(self.text_cls),
             labels=move(self.labels),
+            wave=move(self.wave),
+            tokens=move(self.tokens),
         )
 
 

@@ -22,7 +22,7 @@ from importlib.metadata import entry_points
 
 from torch import nn
 
-from emibench.models.inputs import parse_modalities
+from emibench.models.inputs import RawInputs, parse_modalities
 from emibench.settings import ConfigError
 
 ENTRY_POINT_GROUP = "emibench.models"
@@ -164,7 +164,8 @@ def build_model(config: dict, dims: dict[str, int], modalities: str) -> nn.Modul
     """
     name, kwargs = check_model_config(config, modalities)
     letters = parse_modalities(modalities)
-    absent = [m for m in letters if m not in dims]
+    encoded = _encoded_modalities(name, kwargs, letters)
+    absent = [m for m in letters if m not in dims and m not in encoded]
     if absent:
         raise ModelConfigError(
             f"model {name!r}: no feature width for modality {absent} (dims {dims})"
@@ -178,3 +179,39 @@ def build_model(config: dict, dims: dict[str, int], modalities: str) -> nn.Modul
             f"model {name!r}: {import_path(name)} returned {type(model).__name__}, not a torch.nn.Module"
         )
     return model
+
+
+def raw_inputs(config: dict, modalities: str) -> RawInputs | None:
+    """What a model config reads raw (audio waves, token ids) for ``modalities``; None when it
+    reads stored features only. A model class declares it with a static ``raw_inputs(options,
+    modalities)``."""
+    config = dict(config)
+    name = config.pop("name", None)
+    if not raw_modalities({"name": name, **config}, modalities):
+        return None
+    declare = getattr(resolve_model(name), "raw_inputs", None)
+    return None if declare is None else declare(config, parse_modalities(modalities))
+
+
+def raw_modalities(config: dict, modalities: str) -> tuple[str, ...]:
+    """The modalities a model config encodes itself from raw media (e.g. ``("A", "T")``): those
+    whose encoder it names (a model class lists its options in ``ENCODER_KEYS``). Loads no
+    weights."""
+    letters = parse_modalities(modalities)
+    name = config.get("name")
+    if name is None:
+        return ()
+    return tuple(m for m in letters if m in _encoded_modalities(name, config, letters))
+
+
+def on_features(config: dict) -> dict:
+    """The model config with the encoders it would train end to end left out: the same model
+    on stored features (``emibench bench train`` times the fusion model this way)."""
+    keys = getattr(resolve_model(config["name"]), "ENCODER_KEYS", {})
+    return {k: v for k, v in config.items() if k not in keys.values()}
+
+
+def _encoded_modalities(name: str, options: dict, letters: tuple[str, ...]) -> set[str]:
+    """Modalities whose encoder the model options name (without loading anything)."""
+    keys = getattr(resolve_model(name), "ENCODER_KEYS", {})
+    return {m for m in letters if options.get(keys.get(m, ""))}

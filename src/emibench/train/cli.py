@@ -28,9 +28,10 @@ def _run_arguments(p: argparse.ArgumentParser, model: str) -> None:
         nargs="+",
         action="append",
         required=True,
-        metavar="SEED MODALITY PATH",
-        help="a seed's feature shards of one modality (V, A or T), every split: "
-        "--stores 0 V visual/train/00.h5 ...; repeat per seed and modality",
+        metavar="SEED KEY PATH",
+        help="a seed's files of one store key, every split: V, A or T (feature shards of that "
+        "modality), wave (audio stores) or text (transcript tables), for a model that encodes "
+        "audio or text itself: --stores 0 V visual/train/00.h5 ...; repeat per seed and key",
     )
     p.add_argument("--test-labels", default="", help="test labels CSV; left out when hidden")
     add_compute_options(p)
@@ -41,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train the Stage II runs of one (system, variant), one per seed",
-        description="Train a DSCMN, TAEMI, baseline or plugin model on stored features with early "
+        description="Train a DSCMN, TAEMI, baseline or plugin model on stored features (TAEMI end "
+        "to end: on raw audio and transcripts too) with early "
         "stopping on valid mean Pearson, once per seed; write each run folder: metrics.json, "
         "predictions for every clip of every split, train_log.tsv, model.pt, log.txt (and fusion "
         "weights for DSCMN).",
@@ -70,14 +72,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_stores(groups: list[list[str]], seeds: list[int]) -> dict[int, dict[str, list[str]]]:
-    """``--stores`` groups -> {seed: {modality: paths}}; every seed needs at least one group."""
-    from emibench.models.inputs import MODALITIES
+    """``--stores`` groups -> {seed: {store key: paths}}; every seed needs at least one group."""
+    from emibench.models.inputs import STORE_KEYS
 
     seed_groups(groups, seeds, "--stores")  # every group names a seed of --seeds, every seed one
     stores: dict[int, dict[str, list[str]]] = {seed: {} for seed in seeds}
     for group in groups:
-        if len(group) < 3 or group[1] not in MODALITIES:
-            raise ConfigError(f"--stores {' '.join(group[:3])} ...: expected SEED MODALITY PATH...")
+        if len(group) < 3 or group[1] not in STORE_KEYS:
+            raise ConfigError(
+                f"--stores {' '.join(group[:3])} ...: expected SEED KEY PATH... with KEY one of "
+                f"{' '.join(STORE_KEYS)}"
+            )
         stores[int(group[0])].setdefault(group[1], []).extend(group[2:])
     return stores
 

@@ -1,17 +1,23 @@
-"""A run's data: every feature store it uses, loaded once into memory, and padded batches of it.
+"""A run's data: every store it uses, loaded once into memory, and padded batches of it.
 
-The stores (``features/{featset}/{modality}/{split}/{shard}.h5``, float16) are read once per job
-and kept as float16 arrays: the real set's features (17k clips, about 35 visual steps of 768-1024
-values per clip and modality) take a few GB, which fits a training node's RAM. Batches are built
-on demand: padded to the longest clip of the batch, with masks and per-clip presence flags.
+Stores are named by key (``emibench.models.inputs``): ``V``, ``A``, ``T`` are feature stores
+(``features/{featset}/{modality}/{split}/{shard}.h5``, float16); ``wave`` (audio stores
+``audio/{split}/{shard}.h5``) and ``text`` (transcript tables) are the raw inputs of a model that
+encodes audio or text itself, turned into waves and token ids as its ``RawInputs`` say.
+
+Everything is read once per job and kept in memory: the real set's features (17k clips, about 35
+visual steps of 768-1024 values per clip and modality) take a few GB; its audio, cut to 12 s and
+kept as float16, about 4 GB; token ids little. Batches are built on demand: padded to the
+longest clip of the batch, with masks and per-clip presence flags.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,8 +25,20 @@ import torch
 from tqdm import tqdm
 
 from emibench.data.store import SequenceReader
+from emibench.encoders.registry import load_tokenizer
+from emibench.encoding.media import MediaReader, read_transcripts, text_of
 from emibench.evaluate.labels import read_manifest, read_test_labels, split_ids, split_labels
-from emibench.models.inputs import MODALITY_NAMES, Batch, Sequence
+from emibench.models.inputs import (
+    MODALITIES,
+    MODALITY_NAMES,
+    RAW_KEYS,
+    STORE_KEYS,
+    Batch,
+    RawInputs,
+    Sequence,
+    Tokens,
+    Waves,
+)
 from emibench.settings import ConfigError
 
 log = logging.getLogger(__name__)
@@ -170,11 +188,102 @@ def load_modality(
     return ModalityFeatures(modality, int(dim or 0), arrays, missing, cls)
 
 
-class RunData:
-    """Every split's clips, labels and features of one run, and batches of them.
+@dataclass
+class RawAudio:
+    """Every clip's audio, for a model that encodes it itself.
 
-    ``features`` maps the run's modalities (V, A, T) to their loaded features; a modality the run
-    does not use is absent from every batch (None).
+    waves:   id -> float16 (N,) samples at ``sample_rate``, the clip's first ``max_audio_s``
+             seconds (N = 0 for a clip lacking audio)
+    missing: id -> reason, for every clip lacking audio
+    """
+
+    waves: dict[str, np.ndarray]
+    missing: dict[str, str]
+    sample_rate: int
+
+    def length(self, clip_id: str) -> int:
+        return len(self.waves[clip_id])
+
+
+@dataclass
+class RawText:
+    """Every clip's transcript as token ids, for a model that encodes text itself.
+
+    ids:     id -> int64 (L,) token ids, special tokens included, at most ``max_tokens``; a clip
+             without transcript holds the empty string's ids
+    missing: id -> reason, for every clip without transcript
+    pad_id:  the tokenizer's padding id
+    """
+
+    ids: dict[str, np.ndarray]
+    missing: dict[str, str]
+    pad_id: int
+
+    def length(self, clip_id: str) -> int:
+        return len(self.ids[clip_id])
+
+
+def load_waves(
+    paths: list[str | Path], ids: list[str], sample_rate: int, max_audio_s: float
+) -> RawAudio:
+    """Read ``ids`` from the audio stores (every split's shards), resampled to ``sample_rate``
+    where a clip's rate differs, cut to the first ``max_audio_s`` seconds (<= 0: whole clips)."""
+    if not paths:
+        raise ValueError("no audio store given for the raw audio ('wave')")
+    keep = round(max_audio_s * sample_rate) if max_audio_s > 0 else None
+    waves: dict[str, np.ndarray] = {}
+    missing: dict[str, str] = {}
+    media = MediaReader(audio=paths)
+    try:
+        for clip_id in tqdm(ids, desc="load waves", leave=False, mininterval=5):
+            if clip_id not in media.audio:
+                raise KeyError(
+                    f"clip {clip_id} has no entry in the audio stores {[str(p) for p in paths]}"
+                )
+            item = media.wave_of(clip_id, sample_rate)
+            wave = None if item.value is None else item.value[:keep]
+            if wave is None or len(wave) == 0:
+                missing[clip_id] = item.reason or "empty audio"
+                waves[clip_id] = np.zeros(0, np.float16)
+                continue
+            if not np.isfinite(wave).all():
+                raise ValueError(f"audio of clip {clip_id} (stores {paths[0]} ...): non-finite")
+            waves[clip_id] = wave.astype(np.float16)
+    finally:
+        media.close()
+    return RawAudio(waves, missing, int(sample_rate))
+
+
+def load_tokens(
+    paths: list[str | Path], ids: list[str], tokenizer: str, max_tokens: int
+) -> RawText:
+    """Token ids of every clip's transcript (the tables of every split), with ``tokenizer``."""
+    if not paths:
+        raise ValueError("no transcript table given for the raw text ('text')")
+    table = read_transcripts(paths)
+    absent = [i for i in ids if i not in table.index]
+    if absent:
+        raise KeyError(
+            f"{len(absent)} clip(s) have no row in the transcripts {[str(p) for p in paths]}, "
+            f"first {absent[:5]}"
+        )
+    items = [text_of(table, i) for i in ids]
+    tok = load_tokenizer(tokenizer, "model.text_encoder")
+    texts = [it.value if it.value is not None else "" for it in items]
+    encoded = tok(texts, truncation=True, max_length=max_tokens)["input_ids"]
+    return RawText(
+        {i: np.asarray(e, np.int64) for i, e in zip(ids, encoded)},
+        {it.id: it.reason for it in items if it.value is None},
+        int(tok.pad_token_id or 0),
+    )
+
+
+class RunData:
+    """Every split's clips, labels and inputs of one run, and batches of them.
+
+    ``features`` maps the run's modalities (V, A, T) read from feature stores to their loaded
+    features; ``raw`` those read raw (``A``: RawAudio, ``T``: RawText), made as ``raw_inputs``
+    says. A modality the run does not use is absent from every batch (None).
     """
 
     def __init__(
@@ -183,8 +292,15 @@ class RunData:
         features: dict[str, ModalityFeatures],
         test_labels: pd.DataFrame | None = None,
         standardize: bool = True,
+        raw: dict[str, RawAudio | RawText] | None = None,
+        raw_inputs: RawInputs | None = None,
     ):
         self.features = features
+        self.raw = dict(raw or {})
+        self.raw_inputs = raw_inputs
+        both = sorted(set(features) & set(self.raw))
+        if both:
+            raise ConfigError(f"modalities {both} given both as features and raw")
         self.ids = {split: split_ids(manifest, split) for split in ("train", "valid", "test")}
         self.labels = {split: split_labels(manifest, split, test_labels) for split in self.ids}
         self._row = {split: {i: n for n, i in enumerate(ids)} for split, ids in self.ids.items()}
@@ -196,15 +312,26 @@ class RunData:
     def dims(self) -> dict[str, int]:
         return {m: f.dim for m, f in self.features.items()}
 
+    @property
+    def inputs(self) -> dict[str, ModalityFeatures | RawAudio | RawText]:
+        """Every modality of the run, features or raw, in V, A, T order."""
+        both = {**self.features, **self.raw}
+        return {m: both[m] for m in MODALITIES if m in both}
+
     def n_missing(self, split: str) -> dict[str, int]:
         """Clips of ``split`` lacking each of the run's modalities."""
-        return {m: sum(i in f.missing for i in self.ids[split]) for m, f in self.features.items()}
+        return {m: sum(i in x.missing for i in self.ids[split]) for m, x in self.inputs.items()}
 
     def all_missing(self, split: str) -> list[str]:
         """Clips of ``split`` lacking every modality of the run."""
-        return [i for i in self.ids[split] if all(i in f.missing for f in self.features.values())]
+        inputs = self.inputs.values()
+        return [i for i in self.ids[split] if all(i in x.missing for x in inputs)]
 
     def length(self, clip_id: str) -> int:
+        """What sorting by length sorts on: the audio samples when read raw (the costliest
+        input to pad), else the longest feature sequence."""
+        if "A" in self.raw:
+            return self.raw["A"].length(clip_id)
         return max((len(f.arrays[clip_id]) for f in self.features.values()), default=0)
 
     def batch(self, split: str, ids: list[str]) -> Batch:
@@ -215,6 +342,8 @@ class RunData:
             seqs[m] = _pad(feat, ids)
             if m == "T":
                 text_cls = _stack_cls(feat, ids)
+        wave = _pad_waves(self.raw["A"], ids) if "A" in self.raw else None
+        tokens = _pad_tokens(self.raw["T"], ids) if "T" in self.raw else None
         labels = self.labels[split]
         if labels is None:
             target = torch.full((len(ids), 6), float("nan"))
@@ -228,6 +357,8 @@ class RunData:
             text=seqs["T"],
             text_cls=text_cls,
             labels=target,
+            wave=wave,
+            tokens=tokens,
         )
 
     def batches(
@@ -276,6 +407,26 @@ def _pad(feat: ModalityFeatures, ids: list[str]) -> Sequence:
     return Sequence(torch.from_numpy(data), torch.from_numpy(mask), torch.from_numpy(present))
 
 
+def _pad_waves(audio: RawAudio, ids: list[str]) -> Waves:
+    lengths = np.array([audio.length(i) for i in ids])
+    data = np.zeros((len(ids), max(1, int(lengths.max()))), np.float32)
+    for b, i in enumerate(ids):
+        data[b, : lengths[b]] = audio.waves[i]
+    present = np.array([i not in audio.missing for i in ids])
+    return Waves(torch.from_numpy(data), torch.from_numpy(lengths), torch.from_numpy(present))
+
+
+def _pad_tokens(text: RawText, ids: list[str]) -> Tokens:
+    lengths = [text.length(i) for i in ids]
+    out = np.full((len(ids), max(lengths)), text.pad_id, np.int64)
+    mask = np.zeros(out.shape, bool)
+    for b, i in enumerate(ids):
+        out[b, : lengths[b]] = text.ids[i]
+        mask[b, : lengths[b]] = True
+    present = np.array([i not in text.missing for i in ids])
+    return Tokens(torch.from_numpy(out), torch.from_numpy(mask), torch.from_numpy(present))
+
+
 def _stack_cls(feat: ModalityFeatures, ids: list[str]) -> torch.Tensor:
     out = np.zeros((len(ids), feat.dim), np.float32)
     for b, i in enumerate(ids):
@@ -292,13 +443,27 @@ def load_run_data(
     max_steps: int = 0,
     standardize: bool = True,
     audio_rate: str = "visual",
+    raw_inputs: RawInputs | Mapping[str, Any] | None = None,
 ) -> RunData:
-    """Read the manifest, the test labels and each modality's stores (``{"V": [shard paths]}``)."""
+    """Read the manifest, the test labels and every store of the run, by key:
+    ``{"V": [shard paths], "wave": [audio stores], "text": [transcript tables], ...}``.
+
+    ``raw_inputs`` (the model's, ``models.registry.raw_inputs``) says how ``wave`` and ``text``
+    become waves and token ids; a saved run keeps these options in model.pt (``data``), so
+    ``load_run_data(manifest, stores, labels, **saved["data"])`` reads new inputs the same way.
+    """
+    if isinstance(raw_inputs, Mapping):
+        raw_inputs = RawInputs(**raw_inputs)
+    unknown = sorted(set(stores) - set(STORE_KEYS))
+    if unknown:
+        raise ConfigError(f"store key(s) {unknown}: expected some of {list(STORE_KEYS)}")
     manifest = read_manifest(manifest_path)
     test_labels = read_test_labels(test_labels_path, split_ids(manifest, "test"))
     ids = sorted(manifest["id"])
     features = {
-        m: load_modality(m, paths, ids, max_steps, audio_rate) for m, paths in stores.items()
+        m: load_modality(m, paths, ids, max_steps, audio_rate)
+        for m, paths in stores.items()
+        if m in MODALITIES
     }
     for m, feat in features.items():
         log.info(
@@ -308,4 +473,31 @@ def load_run_data(
             feat.dim,
             len(feat.missing),
         )
-    return RunData(manifest, features, test_labels, standardize)
+    raw: dict[str, RawAudio | RawText] = {}
+    if RAW_KEYS["A"] in stores:
+        if raw_inputs is None or not raw_inputs.sample_rate:
+            raise ConfigError("store key 'wave' (raw audio) given, but the model encodes no audio")
+        raw["A"] = load_waves(
+            stores[RAW_KEYS["A"]], ids, raw_inputs.sample_rate, raw_inputs.max_audio_s
+        )
+        log.info(
+            "raw audio: %d clips at %d Hz, first %g s, %d missing",
+            len(ids),
+            raw_inputs.sample_rate,
+            raw_inputs.max_audio_s,
+            len(raw["A"].missing),
+        )
+    if RAW_KEYS["T"] in stores:
+        if raw_inputs is None or not raw_inputs.tokenizer:
+            raise ConfigError("store key 'text' (transcripts) given, but the model encodes no text")
+        raw["T"] = load_tokens(
+            stores[RAW_KEYS["T"]], ids, raw_inputs.tokenizer, raw_inputs.max_tokens
+        )
+        log.info(
+            "token ids: %d clips (tokenizer %s, at most %d), %d missing",
+            len(ids),
+            raw_inputs.tokenizer,
+            raw_inputs.max_tokens,
+            len(raw["T"].missing),
+        )
+    return RunData(manifest, features, test_labels, standardize, raw, raw_inputs)

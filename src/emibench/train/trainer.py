@@ -6,6 +6,9 @@ A run = (system, variant, seed) with a resolved config::
     {"features": "stage1", "modalities": "VAT",
      "model": {"name": "dscmn", ...}, "train": {"epochs": 30, ...}}
 
+A model that holds encoders of its own (``model.encoders``: TAEMI end to end) trains them with
+the rest at ``encoder_lr`` (0 freezes them), on raw waves and token ids.
+
 It writes the run folder of docs/architecture.md: metrics.json, predictions_{split}.csv for every
 clip of every split, train_log.tsv, model.pt, and fusion_weights_{valid,test}.csv for models that
 expose fusion weights (DSCMN).
@@ -26,6 +29,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from emibench.devices import autocast
 from emibench.evaluate.metrics import mean_pearson
 from emibench.evaluate.run_files import (
     clip01,
@@ -38,8 +42,8 @@ from emibench.evaluate.run_files import (
 )
 from emibench.features.sets import FEATURE_SETS
 from emibench.logs import run_log
-from emibench.models.inputs import parse_modalities
-from emibench.models.registry import build_model
+from emibench.models.inputs import RawInputs, input_keys, parse_modalities
+from emibench.models.registry import build_model, raw_inputs, raw_modalities
 from emibench.settings import ConfigError, settings_from
 from emibench.train.data import AUDIO_RATES, RunData, load_run_data
 from emibench.train.ema import EMA
@@ -50,6 +54,7 @@ log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULERS = ("none", "cosine")
+PRECISIONS = ("fp32", "auto", "bf16")
 
 
 @dataclass(frozen=True)
@@ -74,10 +79,19 @@ class TrainConfig:
     audio_rate: str = "visual"
     loss: str = "mse"
     loss_weight: float = 1.0
+    encoder_lr: float = 0.0
+    warmup_epochs: float = 0.0
+    precision: str = "fp32"
+    gradient_checkpointing: bool = False
+    max_train_batches: int = 0
 
     def __post_init__(self) -> None:
         if self.audio_rate not in AUDIO_RATES:
             raise ConfigError(f"audio_rate must be one of {AUDIO_RATES}, got {self.audio_rate!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.encoder_lr < 0 or self.warmup_epochs < 0 or self.max_train_batches < 0:
+            raise ConfigError("encoder_lr, warmup_epochs and max_train_batches must be >= 0")
         if self.optimizer not in OPTIMIZERS or self.scheduler not in SCHEDULERS:
             raise ConfigError(
                 f"optimizer in {OPTIMIZERS}, scheduler in {SCHEDULERS}; got {self.optimizer}, {self.scheduler}"
@@ -138,16 +152,23 @@ class FitResult:
 
 @torch.no_grad()
 def predict(
-    model: nn.Module, data: RunData, split: str, batch_size: int, device: torch.device
+    model: nn.Module,
+    data: RunData,
+    split: str,
+    batch_size: int,
+    device: torch.device,
+    precision: str = "fp32",
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Raw predictions (N, 6) for every clip of ``split`` in ``data.ids[split]`` order, and the
-    model's fusion weights (N, 3) where it exposes them."""
+    model's fusion weights (N, 3) where it exposes them. ``precision``: autocast as in training
+    (bf16 on CUDA for ``auto``/``bf16``)."""
     model.eval()
     order = {i: n for n, i in enumerate(data.ids[split])}
     preds = np.zeros((len(order), 6))
     weights = None
     for batch in data.batches(split, batch_size):
-        out = model(batch.to(device))
+        with autocast(device, precision):
+            out = model(batch.to(device))
         rows = [order[i] for i in batch.ids]
         pred = out["pred"].float().cpu().numpy()
         if not np.isfinite(pred).all():
@@ -163,16 +184,70 @@ def predict(
     return preds, weights
 
 
+def model_encoders(model: nn.Module) -> nn.ModuleDict | None:
+    """The encoders a model holds and may train end to end (``model.encoders``), if any."""
+    encoders = getattr(model, "encoders", None)
+    return encoders if isinstance(encoders, nn.ModuleDict) and len(encoders) else None
+
+
+def freeze_encoders(model: nn.Module, cfg: TrainConfig) -> list[nn.Module]:
+    """With ``encoder_lr`` 0, stop gradients into the model's encoders; returns the frozen ones
+    (kept in eval mode while the rest trains)."""
+    encoders = model_encoders(model)
+    if encoders is None or cfg.encoder_lr > 0:
+        return []
+    encoders.requires_grad_(False)
+    return list(encoders.values())
+
+
+def enable_gradient_checkpointing(model: nn.Module) -> int:
+    """Gradient checkpointing in every transformers encoder inside ``model``; returns how many."""
+    done = 0
+    for module in model.modules():
+        if not getattr(module, "supports_gradient_checkpointing", False):
+            continue
+        # transformers 5 renamed the switch; 4.x has only the old name
+        enable = getattr(module, "activation_checkpointing_enable", None) or getattr(
+            module, "gradient_checkpointing_enable", None
+        )
+        if enable is not None:
+            enable()
+            done += 1
+    return done
+
+
 def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """Adam(W) with the model's encoders (if any, and trained) in their own group at ``encoder_lr``."""
     kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    return kind(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    encoders = model_encoders(model)
+    if encoders is None:
+        return kind(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    inside = {id(p) for p in encoders.parameters()}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in inside], "lr": cfg.lr}]
+    if cfg.encoder_lr > 0:
+        groups.append({"params": list(encoders.parameters()), "lr": cfg.encoder_lr})
+    return kind(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
-def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
-    if cfg.scheduler == "none":
+def lr_factor(step: int, total: int, warmup: int, scheduler: str, min_ratio: float) -> float:
+    """Share of each group's lr after ``step`` optimizer steps: a linear warm-up over ``warmup``
+    steps (from 1/warmup), then constant (``none``) or a cosine decay to ``min_ratio`` at
+    ``total`` steps."""
+    if step < warmup:
+        return (step + 1) / warmup
+    if scheduler == "none":
+        return 1.0
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int):
+    warmup = round(cfg.warmup_epochs * steps_per_epoch)
+    if cfg.scheduler == "none" and warmup == 0:
         return None
-    return torch.optim.lr_scheduler.CosineAnnealingLR(
-        opt, T_max=max(total_steps, 1), eta_min=cfg.lr * cfg.min_lr_ratio
+    total = cfg.epochs * steps_per_epoch
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: lr_factor(step, total, warmup, cfg.scheduler, cfg.min_lr_ratio)
     )
 
 
@@ -183,9 +258,12 @@ def fit(
     if not data.ids["valid"] or data.labels["valid"] is None:
         raise ValueError("training needs a labelled valid split for early stopping")
     rng = np.random.default_rng(seed)
+    frozen = freeze_encoders(model, cfg)
     opt = _optimizer(model, cfg)
     steps_per_epoch = math.ceil(len(data.ids["train"]) / cfg.batch_size)
-    sched = _scheduler(opt, cfg, cfg.epochs * steps_per_epoch)
+    if cfg.max_train_batches:
+        steps_per_epoch = min(steps_per_epoch, cfg.max_train_batches)
+    sched = _scheduler(opt, cfg, steps_per_epoch)
     ema = EMA(model, cfg.ema_decay, cfg.ema_warmup) if cfg.ema_decay > 0 else None
     loss_fn = make_loss(cfg.loss, cfg.loss_weight)
     valid_labels = data.labels["valid"]
@@ -195,10 +273,16 @@ def fit(
     for epoch in tqdm(range(1, cfg.epochs + 1), desc="epochs", leave=False):
         t0 = time.perf_counter()
         model.train()
+        for module in frozen:
+            module.eval()
         total, count = 0.0, 0
-        for batch in data.batches("train", cfg.batch_size, rng, cfg.bucket):
+        for k, batch in enumerate(data.batches("train", cfg.batch_size, rng, cfg.bucket)):
+            if k == steps_per_epoch:
+                break
             batch = batch.to(device)
-            loss = loss_fn(model(batch)["pred"], batch.labels)
+            with autocast(device, cfg.precision):
+                pred = model(batch)["pred"]
+            loss = loss_fn(pred.float(), batch.labels)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"training diverged at epoch {epoch}: loss {loss.item()} (lower train.lr?)"
@@ -215,7 +299,7 @@ def fit(
             total += loss.item() * len(batch)
             count += len(batch)
         evaluated = ema.module if ema is not None else model
-        preds, _ = predict(evaluated, data, "valid", cfg.eval_batch_size, device)
+        preds, _ = predict(evaluated, data, "valid", cfg.eval_batch_size, device, cfg.precision)
         score = mean_pearson(valid_labels, clip01(preds))
         rows.append(
             {
@@ -242,26 +326,47 @@ def fit(
     return best
 
 
+def data_options(cfg: TrainConfig, raw: RawInputs | None) -> dict:
+    """The keyword arguments of ``load_run_data`` beyond paths that a run's data is read with
+    (saved in model.pt as ``data``, so a saved run rebuilds its inputs the same way)."""
+    return {
+        "max_steps": cfg.max_steps,
+        "standardize": cfg.standardize,
+        "audio_rate": cfg.audio_rate,
+        "raw_inputs": None if raw is None else dataclasses.asdict(raw),
+    }
+
+
 def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.device) -> dict:
     """Seed, build, train, predict every split, and write the run folder. Returns metrics.json."""
     out_dir = Path(out_dir)
     seeds = seed_everything(spec.seed, device)
     model = build_model(spec.model, data.dims, spec.modalities).to(device)
+    if spec.train.gradient_checkpointing:
+        log.info("gradient checkpointing in %d encoder(s)", enable_gradient_checkpointing(model))
     n_params = sum(p.numel() for p in model.parameters())
+    encoders = model_encoders(model)
+    n_encoder = 0 if encoders is None else sum(p.numel() for p in encoders.parameters())
+    held = ""
+    if n_encoder:
+        trained = "frozen" if spec.train.encoder_lr == 0 else f"lr {spec.train.encoder_lr:g}"
+        held = f" ({n_encoder} in its encoders, {trained})"
     log.info(
-        "%s/%s seed %d: %s with %d parameters on %s",
+        "%s/%s seed %d: %s with %d parameters%s on %s",
         spec.system,
         spec.variant,
         spec.seed,
         spec.model["name"],
         n_params,
+        held,
         device,
     )
     result = fit(model, data, spec.train, spec.seed, device)
     model.load_state_dict(result.state)
+    precision = spec.train.precision
     splits: dict[str, dict] = {}
     for split in ("train", "valid", "test"):
-        preds, weights = predict(model, data, split, spec.train.eval_batch_size, device)
+        preds, weights = predict(model, data, split, spec.train.eval_batch_size, device, precision)
         preds = clip01(preds)
         write_predictions(data.ids[split], preds, predictions_path(out_dir, split))
         if weights is not None and split != "train":
@@ -283,6 +388,7 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
             "standardize": {m: f.state() for m, f in data.features.items()}
             if spec.train.standardize
             else None,
+            "data": data_options(spec.train, data.raw_inputs),
             "state_dict": {k: v.cpu() for k, v in result.state.items()},
             "best_epoch": result.best_epoch,
         },
@@ -299,6 +405,7 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
         "epochs_run": result.epochs_run,
         "train_seconds": round(result.seconds, 3),
         "n_params": n_params,
+        "n_encoder_params": n_encoder,
         "device": str(device),
         "config": {
             "model": spec.model,
@@ -323,19 +430,21 @@ def train_runs(
 ) -> list[dict]:
     """Train the runs ``specs`` (one per seed) of one (system, variant) in one process.
 
-    ``stores`` maps each run's seed to its {modality: shard paths}; runs reading the same stores
-    share one load. Each run folder gets its own ``log.txt`` (this process's log while that run
-    trains). Returns each run's metrics.json.
+    ``stores`` maps each run's seed to its {store key: paths} (``emibench.models.inputs``: V, A,
+    T feature stores; ``wave``, ``text`` raw inputs of a model that encodes them itself); runs
+    reading the same stores share one load. Each run folder gets its own ``log.txt`` (this
+    process's log while that run trains). Returns each run's metrics.json.
     """
     loaded: dict[tuple, RunData] = {}
     results = []
     for spec, out_dir in zip(specs, out_dirs):
         given = stores[spec.seed]
-        used = parse_modalities(spec.modalities)
+        used = input_keys(spec.modalities, raw_modalities(spec.model, spec.modalities))
         if sorted(given) != sorted(used):
             raise ConfigError(
-                f"{spec.system}/{spec.variant} seed {spec.seed} uses modalities {spec.modalities}; "
-                f"stores were given for {''.join(sorted(given))}"
+                f"{spec.system}/{spec.variant} seed {spec.seed} reads the stores "
+                f"{' '.join(used)} (modalities {spec.modalities}); stores were given for "
+                f"{' '.join(sorted(given))}"
             )
         key = tuple((m, tuple(given[m])) for m in used)
         out_dir = Path(out_dir)
@@ -343,6 +452,7 @@ def train_runs(
         with run_log(out_dir / "log.txt"):
             if key not in loaded:
                 start = time.perf_counter()
+                raw = raw_inputs(spec.model, spec.modalities)
                 loaded[key] = load_run_data(
                     manifest,
                     {m: given[m] for m in used},
@@ -350,8 +460,9 @@ def train_runs(
                     spec.train.max_steps,
                     spec.train.standardize,
                     spec.train.audio_rate,
+                    raw,
                 )
-                log.info("loaded features in %.1f s", time.perf_counter() - start)
+                log.info("loaded the inputs in %.1f s", time.perf_counter() - start)
             metrics = train_run(spec, loaded[key], out_dir, device)
         valid = metrics["splits"]["valid"]["mean_pearson"]
         test = metrics["splits"].get("test", {}).get("mean_pearson")

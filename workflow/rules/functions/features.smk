@@ -9,7 +9,9 @@ STAGE1 = config["stage1"]
 STAGE1_SEEDS = STAGE1["seeds"]
 FEATURE_MODALITIES = ["visual", "audio", "text"]
 PAIRS = {"vision_text": "vision", "audio_text": "audio"}
-# The encoder keys each encoder-made feature set reads (stage1 reads Stage I checkpoints).
+# The encoder keys each encoder-made feature set reads (stage1 reads Stage I checkpoints); a set
+# holds the stores of the encoders it names (taemi: visual only; TAEMI encodes audio and text
+# itself, end to end).
 SET_ENCODERS = {
     "official": {
         "vision": "baseline_vision",
@@ -17,7 +19,9 @@ SET_ENCODERS = {
         "text": "text",
     },
     "frozen": {"vision": "vision", "audio": "audio", "text": "text"},
+    "taemi": {"vision": "taemi_vision"},
 }
+STORE_OF_ENCODER = {"vision": "visual", "audio": "audio", "text": "text"}
 # The demo's tiny random-initialised encoders, built by rule make_tiny_models.
 TINY_MODELS = {
     role: PATHS["local_models"].format(role=role) for role in ENCODERS["tiny"]["models"]
@@ -29,13 +33,41 @@ def stage1_set(seed):
     return f"stage1_seed{seed}"
 
 
-FEATSET_DIRS = ["official", "frozen", *(stage1_set(s) for s in STAGE1_SEEDS)]
-FEATSET_PATTERN = "official|frozen|stage1_seed\\d+"
+FEATSET_DIRS = ["official", "frozen", "taemi", *(stage1_set(s) for s in STAGE1_SEEDS)]
+STAGE1_PATTERN = "stage1_seed\\d+"
 
 
 def featset_kind(featset_dir):
-    """``official``, ``frozen`` or ``stage1`` (for ``stage1_seed<k>``)."""
+    """``official``, ``frozen``, ``taemi`` or ``stage1`` (for ``stage1_seed<k>``)."""
     return "stage1" if featset_dir.startswith("stage1_seed") else featset_dir
+
+
+def set_stores(kind):
+    """The stores a feature set kind is made of (``visual``, ``audio``, ``text``)."""
+    if kind == "stage1":
+        return list(FEATURE_MODALITIES)
+    return [STORE_OF_ENCODER[role] for role in SET_ENCODERS[kind]]
+
+
+def featset_shapes():
+    """{stores: wildcard pattern of the feature set directories made of exactly those stores}:
+    one features rule per split and shape, so that a set writes no store nobody reads.
+    """
+    shapes = {}
+    for kind in [*SET_ENCODERS, "stage1"]:
+        pattern = STAGE1_PATTERN if kind == "stage1" else kind
+        shapes.setdefault(tuple(set_stores(kind)), []).append(pattern)
+    return {stores: "|".join(patterns) for stores, patterns in shapes.items()}
+
+
+FEATSET_SHAPES = featset_shapes()
+
+
+def features_rule_name(split, stores):
+    """``features_<split>`` for sets of all three stores, else ``features_<split>_<stores>``."""
+    if list(stores) == FEATURE_MODALITIES:
+        return f"features_{split}"
+    return f"features_{split}_" + "_".join(stores)
 
 
 def featset_seed(featset_dir):
@@ -61,17 +93,20 @@ def stage1_text_pair():
     return STAGE1["text_pair"]
 
 
-def feature_inputs(split):
-    """Input function of the features job of ``split``: the manifest, each shard's frames, audio
-    and transcripts, and the set's tiny models or Stage I checkpoints."""
+def feature_inputs(split, stores):
+    """Input function of the features job of ``split`` for sets of ``stores``: the manifest,
+    each shard's frames (the visual time base), audio and transcripts where the set makes those
+    stores, and the set's tiny models or Stage I checkpoints."""
 
     def inputs(wildcards):
         files = {
             "manifest": PATHS["manifest"],
             "frames": per_shard(PATHS["frames"], split),
-            "audio": per_shard(PATHS["audio"], split),
-            "transcripts": per_shard(PATHS["transcript_shard"], split),
         }
+        if "audio" in stores:
+            files["audio"] = per_shard(PATHS["audio"], split)
+        if "text" in stores:
+            files["transcripts"] = per_shard(PATHS["transcript_shard"], split)
         kind = featset_kind(wildcards.featset)
         if kind == "stage1":
             seed = featset_seed(wildcards.featset)
@@ -84,9 +119,20 @@ def feature_inputs(split):
     return inputs
 
 
-def feature_outputs(split, modality):
-    """Every shard's store of one modality of ``split`` (``{featset}`` left as a wildcard)."""
-    return per_shard(PATHS["features"], split, modality=modality)
+def feature_outputs(split, stores):
+    """{store: every shard's path of that store of ``split``} (``{featset}`` left as a wildcard)."""
+    return {m: per_shard(PATHS["features"], split, modality=m) for m in stores}
+
+
+def feature_io_args(wildcards, input, output):
+    """``--audio``, ``--transcripts`` and the ``--<store>-out`` options of a features job."""
+    args = [
+        f"--{name} {' '.join(input[name])}"
+        for name in ("audio", "transcripts")
+        if name in input.keys()
+    ]
+    args += [f"--{m}-out {' '.join(output[m])}" for m in output.keys()]
+    return " ".join(args)
 
 
 def feature_source_args(wildcards):
@@ -99,11 +145,10 @@ def feature_source_args(wildcards):
             f" --audio-ckpt {stage1_ckpt('audio_text', seed)}"
             f" --text-ckpt {stage1_ckpt(stage1_text_pair(), seed)}"
         )
-    keys = SET_ENCODERS[kind]
-    args = (
-        f"--vision {as_json(ENCODERS[keys['vision']])}"
-        f" --audio-encoder {as_json(ENCODERS[keys['audio']])}"
-        f" --text {as_json(ENCODERS[keys['text']])}"
+    options = {"vision": "--vision", "audio": "--audio-encoder", "text": "--text"}
+    args = " ".join(
+        f"{options[role]} {as_json(ENCODERS[key])}"
+        for role, key in SET_ENCODERS[kind].items()
     )
     if kind == "official":
         args += f" --dataset-root {ROOT_ARG} --official-source {FEATURES['official_source']}"

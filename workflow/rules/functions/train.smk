@@ -11,6 +11,10 @@ TRAIN = config["train"]
 SYSTEMS = TRAIN["systems"]
 SEEDS = TRAIN["seeds"]
 STORE_OF = {"V": "visual", "A": "audio", "T": "text"}
+# A model that names the encoder of a modality (keys of section encoders) encodes it itself,
+# end to end, from raw media: store key `wave` (the audio stores) or `text` (the transcripts)
+# instead of the feature store (emibench.models.inputs.RAW_KEYS, TAEMI.ENCODER_KEYS).
+RAW_INPUTS = {"A": ("wave", "audio_encoder"), "T": ("text", "text_encoder")}
 
 RUN_FILES = [
     "metrics.json",
@@ -57,7 +61,9 @@ def one_of(names):
 
 
 def run_config(system, variant):
-    """A run's resolved config: the system's keys overridden by the variant's."""
+    """A run's resolved config: the system's keys overridden by the variant's; training settings
+    layered train.defaults < system < variant < train.overrides; the encoder keys a model names
+    replaced by their specs."""
     own = SYSTEMS[system]["variants"][variant] or {}
     base = SYSTEMS[system]
     resolved = {
@@ -70,13 +76,33 @@ def run_config(system, variant):
     if is_stacked(system):
         resolved["stack"] = {**base["stack"], **own.get("stack", {})}
     else:
-        resolved["model"] = {**base.get("model", {}), **own.get("model", {})}
+        model = {**base.get("model", {}), **own.get("model", {})}
+        for key in model_encoder_keys(system, variant):
+            for option in ("audio_encoder", "text_encoder"):
+                if model.get(option) == key:
+                    model[option] = ENCODERS[key]
+        resolved["model"] = model
     resolved["train"] = {
         **TRAIN["defaults"],
         **base.get("train", {}),
         **own.get("train", {}),
+        **TRAIN.get("overrides", {}),
     }
     return resolved
+
+
+def model_encoder_keys(system, variant):
+    """The keys of section encoders that a run's model holds and trains end to end."""
+    own = (SYSTEMS[system]["variants"][variant] or {}).get("model", {})
+    model = {**SYSTEMS[system].get("model", {}), **own}
+    keys = [model[option] for _, option in RAW_INPUTS.values() if model.get(option)]
+    unknown = [key for key in keys if key not in ENCODERS]
+    if unknown:
+        raise WorkflowError(
+            f"train.systems.{system} variant {variant}: model encoder(s) {unknown} are not keys "
+            f"of section encoders ({', '.join(ENCODERS)})"
+        )
+    return keys
 
 
 def run_files(names):
@@ -108,28 +134,51 @@ def featset_dir(features, seed):
 
 
 def run_stores(system, variant, seed):
-    """{modality letter: every shard of every split of its store} of one run."""
+    """{store key: its files} of one run: the one place that maps a run to its inputs.
+
+    Keys V, A, T: every shard of every split of that modality's feature store; ``wave``: every
+    audio store, ``text``: every split's transcripts, for a modality the model encodes itself.
+    """
     cfg = run_config(system, variant)
     featset = featset_dir(cfg["features"], seed)
-    return {
-        m: all_shards(PATHS["features"], featset=featset, modality=STORE_OF[m])
-        for m in cfg["modalities"]
-    }
+    model = cfg.get("model", {})
+    stores = {}
+    for m in cfg["modalities"]:
+        key, option = RAW_INPUTS.get(m, (None, None))
+        if option and model.get(option):
+            stores[key] = (
+                all_shards(PATHS["audio"])
+                if key == "wave"
+                else [PATHS["transcripts"].format(split=split) for split in SPLITS]
+            )
+        elif STORE_OF[m] not in set_stores(featset_kind(featset)):
+            raise WorkflowError(
+                f"train.systems.{system} variant {variant} reads the {STORE_OF[m]} store of "
+                f"feature set {cfg['features']}, made of {set_stores(featset_kind(featset))} "
+                "only; name the model's encoder of that modality or another feature set"
+            )
+        else:
+            stores[m] = all_shards(
+                PATHS["features"], featset=featset, modality=STORE_OF[m]
+            )
+    return stores
 
 
 def train_inputs(wildcards):
-    """Input function: every store that some seed of the job reads."""
+    """Input function: every store that some seed of the job reads, and the tiny models of the
+    encoders it trains end to end."""
     paths = {
         path
         for seed in SEEDS
         for stores in run_stores(wildcards.system, wildcards.variant, seed).values()
         for path in stores
     }
-    return sorted(paths)
+    models = tiny_models_for(*model_encoder_keys(wildcards.system, wildcards.variant))
+    return sorted(paths) + models
 
 
 def stores_option(wildcards):
-    """``--stores SEED MODALITY path ...`` for every seed and modality of the job."""
+    """``--stores SEED KEY path ...`` for every seed and store key of the job."""
     return " ".join(
         f"--stores {seed} {modality} {' '.join(paths)}"
         for seed in SEEDS
