@@ -77,3 +77,19 @@ def test_every_clip_gets_a_prediction_with_everything_missing():
     with torch.no_grad():
         pred = model(random_batch({"V": [0, 0, 0], "A": [0, 0, 0], "T": [0, 0, 0]}))["pred"]
     assert pred.shape == (3, 6) and torch.isfinite(pred).all()
+
+
+def test_without_missing_tokens_absent_inputs_are_fixed_zeros():
+    model = _model(missing_tokens=False).eval()
+    assert all(
+        torch.equal(t, torch.zeros(16)) and not t.requires_grad for t in model.missing.values()
+    )
+    batch = random_batch({"V": [5, 0], "A": [0, 4], "T": [2, 0]})
+    with torch.no_grad():
+        x, mask = model.frame_sequence(batch, "A")
+        assert torch.equal(x[0, 0], torch.zeros(16)) and mask[0].sum() == 1
+        assert torch.equal(model.text_query(batch)[1], torch.zeros(16))
+    model.train()
+    model(random_batch({"V": [3, 2], "A": [4, 1], "T": [2, 2]}))["pred"].sum().backward()
+    assert all(t.grad is None for t in model.missing.values())
+    assert model.proj["A"].weight.grad is not None

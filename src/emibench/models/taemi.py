@@ -11,6 +11,7 @@ single step holding the audio or visual token. In training each modality of each
 replaced by its token with probability ``modality_dropout``. A modality the variant leaves out
 has no branch (for T: a learnable query takes the text's place and is not concatenated; with T
 alone there is nothing to attend over and the head reads the text vector only).
+``missing_tokens=False`` (the ablation) puts fixed zeros where the learnable tokens would go.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class TAEMI(nn.Module):
         head_hidden: int = 512,
         dropout: float = 0.1,
         modality_dropout: float = 0.1,
+        missing_tokens: bool = True,
     ):
         super().__init__()
         if hidden % heads:
@@ -60,7 +62,12 @@ class TAEMI(nn.Module):
         self.modality_dropout = modality_dropout
         self.proj = nn.ModuleDict({m: nn.Linear(dims[m], hidden) for m in self.modalities})
         self.missing = nn.ParameterDict(
-            {m: nn.Parameter(torch.randn(hidden) * 0.02) for m in self.modalities}
+            {
+                m: nn.Parameter(torch.randn(hidden) * 0.02)
+                if missing_tokens
+                else nn.Parameter(torch.zeros(hidden), requires_grad=False)
+                for m in self.modalities
+            }
         )
         self.query = None if "T" in self.modalities else nn.Parameter(torch.randn(hidden) * 0.02)
         self.cross = nn.ModuleDict(
