@@ -7,6 +7,8 @@ import logging
 from collections import Counter
 
 from emibench.features.sets import FEATURE_SETS
+
+MODALITIES = ("visual", "audio", "text")
 from emibench.settings import ConfigError
 from emibench.steps import add_compute_options, json_arg
 
@@ -18,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "features",
         help="extract one shard's visual, audio and text features (official or stage1 set)",
-        description="Write the three feature stores of one shard: visual per frame, audio pooled onto "
+        description="Write the feature stores of the shards (the modalities whose outputs are given): visual per frame, audio pooled onto "
         "the visual time base (native rate kept as 'raw'), text tokens with the CLS vector. "
         "'official': the organisers' vit/ and wav2vec2/ .pkl files when present (--official-source), "
         "else the frozen baseline encoders; 'stage1': the Stage I encoders with their projection heads.",
@@ -36,9 +38,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--frames", required=True, nargs="+", help="each shard's frames store")
     parser.add_argument("--audio", required=True, nargs="+", help="each shard's audio store")
     parser.add_argument("--transcripts", required=True, nargs="+", help="each shard's transcripts")
-    parser.add_argument("--visual-out", required=True, nargs="+", help="each shard's visual output")
-    parser.add_argument("--audio-out", required=True, nargs="+", help="each shard's audio output")
-    parser.add_argument("--text-out", required=True, nargs="+", help="each shard's text output")
+    for modality in MODALITIES:
+        parser.add_argument(
+            f"--{modality}-out",
+            nargs="+",
+            default=[],
+            help=f"each shard's {modality} output (give at least one modality's outputs; "
+            "only the modalities given are extracted)",
+        )
     parser.add_argument(
         "--settings", type=json_arg, default={}, help="JSON: config section features"
     )
@@ -87,19 +94,21 @@ def _required(args: argparse.Namespace, *names: str) -> None:
         )
 
 
-def _encoder_sources(args: argparse.Namespace, device) -> dict:
-    """Frozen encoders (``frozen``; ``official`` where organiser files are not used)."""
+def _encoder_sources(args: argparse.Namespace, device, wanted: list[str]) -> dict:
+    """Frozen encoders (``frozen``; ``official`` where organiser files are not used) of the
+    ``wanted`` modalities."""
     from emibench.encoders.registry import load_encoder
     from emibench.features.extract import Source
     from emibench.features.official import resolve_official_source
 
-    _required(args, "text")
     prefix = "encoders.baseline_" if args.featset == "official" else "encoders."
     sources = {}
     for modality, kind, spec_arg in (
         ("visual", "vision", "vision"),
         ("audio", "audio", "audio_encoder"),
     ):
+        if modality not in wanted:
+            continue
         origin = "encoders"
         if args.featset == "official" and args.dataset_root:
             _required(args, "official_source")
@@ -114,37 +123,42 @@ def _encoder_sources(args: argparse.Namespace, device) -> dict:
             encoder = load_encoder(kind, spec, prefix + kind).to(device)
             sources[modality] = Source(encoder=encoder, label=encoder.name)
         log.info("%s %s features from %s", args.featset, modality, sources[modality].label)
-    text = load_encoder("text", args.text).to(device)
-    sources["text"] = Source(encoder=text, label=text.name)
+    if "text" in wanted:
+        _required(args, "text")
+        text = load_encoder("text", args.text).to(device)
+        sources["text"] = Source(encoder=text, label=text.name)
     return sources
 
 
-def _stage1_sources(args: argparse.Namespace, device) -> dict:
+def _stage1_sources(args: argparse.Namespace, device, wanted: list[str]) -> dict:
+    """The Stage I encoders and heads of the ``wanted`` modalities."""
     from emibench.features.extract import Source
     from emibench.stage1.checkpoint import load_stage1
 
-    _required(args, "visual_ckpt", "audio_ckpt", "text_ckpt")
+    flags = {"visual": "visual_ckpt", "audio": "audio_ckpt", "text": "text_ckpt"}
+    _required(args, *(flags[m] for m in wanted))
     loaded = {}
-    for path in {args.visual_ckpt, args.audio_ckpt, args.text_ckpt}:
+    for path in {getattr(args, flags[m]) for m in wanted}:
         loaded[path] = load_stage1(path, device)
-    vis, aud, txt = loaded[args.visual_ckpt], loaded[args.audio_ckpt], loaded[args.text_ckpt]
-    for name, stage, expected in (
-        ("--visual-ckpt", vis, "vision_text"),
-        ("--audio-ckpt", aud, "audio_text"),
-    ):
-        if stage.pair_name != expected:
+    stages = {m: loaded[getattr(args, flags[m])] for m in wanted}
+    for modality, expected in (("visual", "vision_text"), ("audio", "audio_text")):
+        stage = stages.get(modality)
+        if stage is not None and stage.pair_name != expected:
             raise ConfigError(
-                f"{name} {stage.path} is a {stage.pair_name} checkpoint; expected {expected}"
+                f"--{flags[modality].replace('_', '-')} {stage.path} is a {stage.pair_name} "
+                f"checkpoint; expected {expected}"
             )
-    return {
-        "visual": Source(
-            encoder=vis.media_encoder, head=vis.pair.media_head, label=vis.label("media")
-        ),
-        "audio": Source(
-            encoder=aud.media_encoder, head=aud.pair.media_head, label=aud.label("media")
-        ),
-        "text": Source(encoder=txt.text_encoder, head=txt.pair.text_head, label=txt.label("text")),
+    sources = {
+        m: Source(encoder=s.media_encoder, head=s.pair.media_head, label=s.label("media"))
+        for m, s in stages.items()
+        if m != "text"
     }
+    if "text" in stages:
+        txt = stages["text"]
+        sources["text"] = Source(
+            encoder=txt.text_encoder, head=txt.pair.text_head, label=txt.label("text")
+        )
+    return sources
 
 
 def _features(args: argparse.Namespace) -> int:
@@ -156,36 +170,30 @@ def _features(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     settings = extract_settings(args.settings)
-    per_shard = [
-        args.frames,
-        args.audio,
-        args.transcripts,
-        args.visual_out,
-        args.audio_out,
-        args.text_out,
-    ]
+    outs = {m: getattr(args, f"{m}_out") for m in MODALITIES if getattr(args, f"{m}_out")}
+    if not outs:
+        raise ConfigError("emibench features: give the outputs of at least one modality")
+    per_shard = [args.frames, args.audio, args.transcripts, *outs.values()]
     if any(len(paths) != len(args.shard) for paths in per_shard):
+        flags = " ".join(f"--{m}-out" for m in outs)
         raise ConfigError(
             f"emibench features: {len(args.shard)} shards but {[len(p) for p in per_shard]} paths for "
-            "--frames --audio --transcripts --visual-out --audio-out --text-out; give one per shard"
+            f"--frames --audio --transcripts {flags}; give one per shard"
         )
     manifest = read_table(args.manifest)
     durations = dict(zip(manifest["id"], manifest["duration_s"].astype(float)))
+    wanted = list(outs)
     sources = (
-        _stage1_sources(args, device)
+        _stage1_sources(args, device, wanted)
         if args.featset == "stage1"
-        else _encoder_sources(args, device)
+        else _encoder_sources(args, device, wanted)
     )
     n_clips, present, missing = 0, Counter(), Counter()
     for k, shard in enumerate(args.shard):
         ids = shard_ids(manifest, args.split, shard)
         media = MediaReader(frames=[args.frames[k]], audio=[args.audio[k]], durations=durations)
         transcripts = read_transcripts([args.transcripts[k]])
-        outputs = {
-            "visual": args.visual_out[k],
-            "audio": args.audio_out[k],
-            "text": args.text_out[k],
-        }
+        outputs = {m: paths[k] for m, paths in outs.items()}
         try:
             summary = extract_shard(
                 ids, media, transcripts, outputs, sources, args.featset, settings

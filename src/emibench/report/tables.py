@@ -405,6 +405,7 @@ _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "±": r"$\pm$",
     "ρ": r"$\rho$",
+    "−": "$-$",
 }
 
 

@@ -26,6 +26,7 @@ from emibench.settings import ConfigError
 log = logging.getLogger(__name__)
 
 BUCKET_CHUNK = 20  # batches per chunk sorted by length when bucketing
+SPLITS = ("train", "valid", "test")
 
 
 @dataclass
@@ -70,6 +71,18 @@ class ModalityFeatures:
         return {"dim": self.dim} | {
             k: None if v is None else torch.from_numpy(v) for k, v in stats.items()
         }
+
+    def load_state(self, state: dict[str, object] | None) -> None:
+        """Standardise with a saved model's statistics (:meth:`state`); None: not at all."""
+        stats = state or {}
+        if state is not None and int(state["dim"]) != self.dim:
+            raise ValueError(
+                f"{MODALITY_NAMES.get(self.modality, self.modality)} features of width {self.dim}; "
+                f"the saved model standardises width {state['dim']}"
+            )
+        for key in ("mean", "std", "cls_mean", "cls_std"):
+            value = stats.get(key)
+            setattr(self, key, None if value is None else np.asarray(value, np.float32))
 
 
 def _moments(arrays: list[np.ndarray], dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -183,10 +196,16 @@ class RunData:
         features: dict[str, ModalityFeatures],
         test_labels: pd.DataFrame | None = None,
         standardize: bool = True,
+        splits: tuple[str, ...] = SPLITS,
     ):
         self.features = features
-        self.ids = {split: split_ids(manifest, split) for split in ("train", "valid", "test")}
-        self.labels = {split: split_labels(manifest, split, test_labels) for split in self.ids}
+        self.ids = {
+            split: split_ids(manifest, split) if split in splits else [] for split in SPLITS
+        }
+        self.labels = {
+            split: split_labels(manifest, split, test_labels) if split in splits else None
+            for split in self.ids
+        }
         self._row = {split: {i: n for n, i in enumerate(ids)} for split, ids in self.ids.items()}
         if standardize:
             for feat in features.values():
@@ -292,11 +311,16 @@ def load_run_data(
     max_steps: int = 0,
     standardize: bool = True,
     audio_rate: str = "visual",
+    splits: tuple[str, ...] = SPLITS,
 ) -> RunData:
-    """Read the manifest, the test labels and each modality's stores (``{"V": [shard paths]}``)."""
+    """Read the manifest, the test labels and each modality's stores (``{"V": [shard paths]}``).
+
+    ``splits``: only these splits' clips are read (the others have no clips); standardising
+    fits on train, so it needs train among them.
+    """
     manifest = read_manifest(manifest_path)
     test_labels = read_test_labels(test_labels_path, split_ids(manifest, "test"))
-    ids = sorted(manifest["id"])
+    ids = sorted(manifest.loc[manifest["split"].isin(splits), "id"])
     features = {
         m: load_modality(m, paths, ids, max_steps, audio_rate) for m, paths in stores.items()
     }
@@ -308,4 +332,4 @@ def load_run_data(
             feat.dim,
             len(feat.missing),
         )
-    return RunData(manifest, features, test_labels, standardize)
+    return RunData(manifest, features, test_labels, standardize, tuple(splits))

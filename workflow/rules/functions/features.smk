@@ -61,17 +61,16 @@ def stage1_text_pair():
     return STAGE1["text_pair"]
 
 
-def feature_inputs(split):
+def feature_inputs(split, robust=False):
     """Input function of the features job of ``split``: the manifest, each shard's frames, audio
-    and transcripts, and the set's tiny models or Stage I checkpoints."""
+    and transcripts (with ``robust``, those of the job's robustness condition), and the set's tiny
+    models or Stage I checkpoints."""
 
     def inputs(wildcards):
-        files = {
-            "manifest": PATHS["manifest"],
-            "frames": per_shard(PATHS["frames"], split),
-            "audio": per_shard(PATHS["audio"], split),
-            "transcripts": per_shard(PATHS["transcript_shard"], split),
-        }
+        condition = wildcards.condition if robust else None
+        files = {"manifest": PATHS["manifest"]}
+        for store in ("frames", "audio", "transcripts"):
+            files[store] = media_shards(store, condition, [split])
         kind = featset_kind(wildcards.featset)
         if kind == "stage1":
             seed = featset_seed(wildcards.featset)

@@ -98,12 +98,13 @@ def featset_dir(features, seed):
     return stage1_set(STAGE1_SEEDS[SEEDS.index(int(seed)) % len(STAGE1_SEEDS)])
 
 
-def run_stores(system, variant, seed):
-    """{modality letter: every shard of every split of its store} of one run."""
+def run_stores(system, variant, seed, condition=None, splits=SPLITS):
+    """{modality letter: every shard of ``splits`` of its store} of one run; under a robustness
+    ``condition``, the condition's stores where it changes them (robustness.smk)."""
     cfg = run_config(system, variant)
     featset = featset_dir(cfg["features"], seed)
     return {
-        m: all_shards(PATHS["features"], featset=featset, modality=STORE_OF[m])
+        m: feature_shards(featset, STORE_OF[m], condition, splits)
         for m in cfg["modalities"]
     }
 
