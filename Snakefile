@@ -1,5 +1,5 @@
 # emibench: raw videos -> manifest -> frames/audio/transcripts -> features -> Stage I ->
-# Stage II runs (every system, variant, seed) -> tables, figures, report.
+# Stage II runs (every system, variant, seed) -> robustness conditions -> tables, figures, report.
 # Default config: the embedded synthetic dataset on the CPU; real data: --configfile config/vidmimic2.yaml
 
 
@@ -17,11 +17,13 @@ include: "workflow/rules/functions/dataset.smk"
 include: "workflow/rules/functions/preprocess.smk"
 include: "workflow/rules/functions/features.smk"
 include: "workflow/rules/functions/train.smk"
+include: "workflow/rules/functions/robustness.smk"
 include: "workflow/rules/functions/report.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/robustness.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -32,4 +34,5 @@ rule all:
         preprocess_targets(),
         feature_targets(),
         train_targets(),
+        robustness_targets(),
         report_targets(),

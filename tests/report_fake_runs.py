@@ -101,6 +101,20 @@ REPORT_CONFIG = {
             ],
         },
     },
+    "robustness": {
+        "rows": [
+            {
+                "key": "vit",
+                "label": "ViT baseline",
+                "system": "baseline_vit",
+                "variant": "official",
+            },
+            {"key": "dscmn_v", "label": "DSCMN V", "system": "dscmn", "variant": "V"},
+            {"key": "dscmn", "label": "DSCMN V+A+T", "system": "dscmn", "variant": "VAT"},
+        ],
+        "compare": [{"key": "vat_vs_v", "label": "V+A+T minus V", "a": "dscmn", "b": "dscmn_v"}],
+        "fusion": {"system": "dscmn", "variant": "VAT"},
+    },
     "figures": {
         "fusion": {"system": "dscmn", "variant": "VAT"},
         "snr_bins_db": [10, 20],
@@ -260,6 +274,60 @@ def make_fake_project(
         "labels": labels,
         "ids": ids,
     }
+
+
+# condition -> (ops, extra noise sd per modality the condition hurts)
+CONDITIONS = {
+    "occlusion50": ([{"op": "occlude", "share": 0.5}], {"V": 0.3}),
+    "noise0db": ([{"op": "noise", "snr_db": 0}], {"A": 0.4}),
+    "audio_removed": ([{"op": "remove_audio"}], {"A": 0.8}),
+}
+
+
+def make_fake_conditions(fake: dict) -> list[Path]:
+    """Each fake run's folder under each of CONDITIONS (``robustness/<condition>/`` with
+    metrics.json, predictions_valid.csv and, for dscmn, fusion_weights_valid.csv): noisier
+    predictions where the run reads a modality the condition hurts. Returns the metrics.json."""
+    labels, ids = fake["labels"]["valid"], fake["ids"]["valid"]
+    paths = []
+    for system, variant, features, modalities, noise in RUNS:
+        for seed in SEEDS:
+            run = fake["root"] / "runs" / system / variant / f"seed{seed}"
+            for condition, (ops, extra) in CONDITIONS.items():
+                out = run / "robustness" / condition
+                srng = np.random.default_rng(zlib.crc32(f"{run}/{condition}".encode()))
+                sd = noise + sum(v for m, v in extra.items() if m in modalities)
+                pred = np.clip(labels + srng.normal(0, sd, labels.shape), 0, 1)
+                frame = pd.DataFrame(pred, columns=list(EMOTIONS))
+                frame.insert(0, "id", ids)
+                _write_csv(frame, out / "predictions_valid.csv")
+                if system == "dscmn":
+                    w = srng.dirichlet([2, 1, 2] if "A" in extra else [1, 2, 2], len(pred))
+                    weights = pd.DataFrame(w, columns=["beta_v", "beta_a", "beta_t"])
+                    weights.insert(0, "id", ids)
+                    _write_csv(weights, out / "fusion_weights_valid.csv")
+                per = pearson_per_emotion(labels, pred)
+                metrics = {
+                    "system": system,
+                    "variant": variant,
+                    "seed": seed,
+                    "features": features,
+                    "modalities": modalities,
+                    "condition": condition,
+                    "condition_spec": ops,
+                    "run_dir": str(run),
+                    "splits": {
+                        "valid": {
+                            "mean_pearson": float(np.mean(list(per.values()))),
+                            "pearson": per,
+                            "n_clips": len(pred),
+                            "n_missing": {m: 0 for m in modalities},
+                        }
+                    },
+                }
+                (out / "metrics.json").write_text(json.dumps(metrics))
+                paths.append(out / "metrics.json")
+    return paths
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ REPO = Path(__file__).resolve().parents[1]
 SLURM = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
 GPU_RULES = {"features_train_visual", "features_valid_visual", "features_test_visual"}
 GPU_RULES |= {"features_train", "features_valid", "features_test", "stage1", "train"}
-GPU_RULES |= {"transcribe"}  # Whisper; the demo's PocketSphinx asks for no GPU there
+GPU_RULES |= {"transcribe", "robustness_transcribe"}  # Whisper (the demo's PocketSphinx: none)
+GPU_RULES |= {"robustness_features_valid", "robustness_features_test", "robustness_predict"}
 
 
 def run(*args):
@@ -42,8 +43,11 @@ def real_root(tmp_path_factory):
 
 def configs(real_root):
     local, url = real_root
+    both = local.parent / "robust_test.yaml"
+    both.write_text(yaml.safe_dump({"robustness": {"splits": ["valid", "test"]}}))
     return {
         "demo": [],
+        "demo, robustness on valid and test": ["--configfile", "config/config.yaml", str(both)],
         "real": ["--configfile", "config/vidmimic2.yaml", str(local)],
         "real, url source": ["--configfile", "config/vidmimic2.yaml", str(local), str(url)],
     }

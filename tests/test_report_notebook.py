@@ -64,7 +64,15 @@ def report(tmp_path_factory):
         "--outputs",
         *figures.values(),
     )
+    robustness_md = out / "tables" / "robustness.md"
+    robustness_md.write_text(
+        "| Method | clean | noise0db |\n|---|---|---|\n| DSCMN | 0.9 | 0.5; drop +0.4 |\n"
+    )
     params = {
+        "robustness": {
+            "tables": {"robustness": str(robustness_md)},
+            "figures": {"robustness": str(figures["scatter"])},
+        },
         "dataset": "fake",
         "results_dir": out,
         "results_table": out / "results.tsv",
@@ -73,7 +81,10 @@ def report(tmp_path_factory):
         "data_report": fake["data_report"],
         "tables": {t: str(p).format("md") for t, p in tables.items()},
         "figures": {f: str(p) for f, p in figures.items()},
-        "config": {"report": REPORT_CONFIG},
+        "config": {
+            "report": REPORT_CONFIG,
+            "robustness": {"conditions": {"noise0db": [{"op": "noise", "snr_db": 0}]}},
+        },
     }
     pairs = [
         x
@@ -104,5 +115,6 @@ def test_report_html_holds_tables_and_embedded_images(report):
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64") >= len(FIGURES)
     assert "V+A+T" in html and "Oracle" in html
+    assert "Robustness" in html and "drop +0.4" in html and "noise0db" in html
     assert "torch" in html and "Traceback" not in html
     assert 'src="http' not in html  # standalone: no CDN script

@@ -17,7 +17,7 @@ from emibench.robustness.spec import (
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "config/schema/robustness.schema.yaml").read_text())
-EXAMPLES = ("config/robustness/demo.yaml", "config/robustness/vidmimic2.yaml")
+EXAMPLES = ("config/config.yaml", "config/vidmimic2.yaml")  # the demo and the real grid
 
 
 def section(path):
@@ -35,13 +35,22 @@ def test_example_configs_validate_and_parse(path):
 
 def test_demo_conditions():
     parsed = robustness_settings(section(EXAMPLES[0])).parsed
-    assert list(parsed) == ["occlusion50", "noise0db", "audio_removed", "text_removed"]
+    assert list(parsed) == ["occlusion50", "babble0db", "audio_removed", "text_removed"]
     assert parsed["occlusion50"].corrupts == ("frames",)
-    assert parsed["noise0db"].corrupts == ("audio",)
-    assert parsed["noise0db"].text == "clean"
+    assert parsed["babble0db"].corrupts == ("audio",)
+    assert parsed["babble0db"].text == "clean"
     assert parsed["audio_removed"].corrupts == ("audio",)
     assert parsed["text_removed"].corrupts == ("transcripts",)
     assert parsed["text_removed"].text == "removed"
+
+
+def test_demo_conditions_are_part_of_the_real_grid():
+    """Snakemake merges --configfile config/vidmimic2.yaml into config/config.yaml: the demo's
+    conditions must be real ones, with the same ops, or the real grid would gain them."""
+    demo = robustness_settings(section(EXAMPLES[0])).parsed
+    real = robustness_settings(section(EXAMPLES[1])).parsed
+    for name, condition in demo.items():
+        assert name in real and real[name].to_spec() == condition.to_spec(), name
 
 
 def test_real_grid_holds_every_kind():

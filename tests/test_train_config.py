@@ -37,9 +37,9 @@ def commands(tmp_path_factory) -> dict[str, list[str]]:
 
 
 def _media_outputs(commands: list[str]) -> dict[str, set[str]]:
-    """The audio stores and the per-split transcript tables the dry run's jobs write."""
+    """The audio stores and the per-shard transcript tables the dry run's jobs write."""
     audio = {args.out for args in steps(commands, "audio")}
-    text = {args.out for args in steps(commands, "merge-transcripts")}
+    text = {args.out for args in steps(commands, "transcribe")}
     return {"wave": audio, "text": text}
 
 

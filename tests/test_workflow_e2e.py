@@ -14,10 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from own_system_doc import add_to_config, install_package, write_package
 
 REPO = Path(__file__).resolve().parents[1]
+# Robustness conditions of the demo the test runs (config files merge, so the test's copy of
+# config/config.yaml keeps these); one that changes frames and one that changes audio.
+CONDITIONS = ("occlusion50", "babble0db")
+ADDED = "text_removed"  # added afterwards: only its branch (and the report) may run
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +32,13 @@ def workdir(tmp_path_factory):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
     shutil.copy(REPO / "tests" / "e2e.yaml", work / "e2e.yaml")
+    config = yaml.safe_load((work / "config" / "config.yaml").read_text())
+    conditions = config["robustness"]["conditions"]
+    (work / "added.yaml").write_text(
+        yaml.safe_dump({"robustness": {"conditions": {ADDED: conditions[ADDED]}}})
+    )
+    config["robustness"]["conditions"] = {c: conditions[c] for c in CONDITIONS}
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     own = tmp_path_factory.mktemp("own_system")
     install_package(write_package(own), own / "site")
     (work / "own_site.txt").write_text(str(own / "site"))
@@ -34,13 +46,13 @@ def workdir(tmp_path_factory):
     return work
 
 
-def snakemake(work, *args):
+def snakemake(work, *args, extra=()):
     cmd = ["snakemake", *args, "--cores", "2", "--configfile", "config/config.yaml", "e2e.yaml"]
     site = (work / "own_site.txt").read_text()
     paths = [p for p in (site, os.environ.get("PYTHONPATH")) if p]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     return subprocess.run(
-        cmd, cwd=work, env=env, check=False, capture_output=True, text=True, timeout=1500
+        [*cmd, *extra], cwd=work, env=env, check=False, capture_output=True, text=True, timeout=1500
     )
 
 
@@ -73,7 +85,41 @@ def test_whole_dag_runs_and_is_complete(workdir):
     for system in own + peers:
         assert (out / "submission" / f"{system}.csv").is_file(), system
     assert (out / "runs" / own[0] / "VAT_stage1" / "seed0" / "fusion_weights_test.csv").is_file()
+    robustness = pd.read_csv(out / "robustness" / "results.tsv", sep="\t")
+    assert set(robustness["condition"]) == set(CONDITIONS)
+    runs = results[["system", "variant", "seed"]].drop_duplicates()
+    assert len(robustness[["system", "variant", "seed", "condition"]].drop_duplicates()) == len(
+        runs
+    ) * len(CONDITIONS)
+    table = pd.read_csv(out / "tables" / "robustness.csv")
+    assert {"clean", *CONDITIONS} <= set(table["condition"])
+    for name in ("robustness", "robustness_compare", "robustness_weights"):
+        for ext in ("csv", "md", "tex"):
+            assert (out / "tables" / f"{name}.{ext}").stat().st_size > 0
+    for name in ("robustness", "robustness_weights"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 1000
+    assert "Robustness" in (out / "report" / "report.html").read_text()
+    assert not list((out / "robustness").glob("*/frames/*/*.h5")), "temp() frames are removed"
 
     rerun = snakemake(workdir, "all", "-n")
     assert rerun.returncode == 0
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
+
+    added = snakemake(workdir, "all", "-n", "--quiet", "rules", extra=["added.yaml"])
+    assert added.returncode == 0, added.stderr[-3000:]
+    rules = {
+        line.split()[0]
+        for line in added.stdout.splitlines()
+        if line.strip() and line.split()[-1].isdigit() and not line.startswith("total")
+    }
+    branch = {
+        "robustness_remove_text",
+        "robustness_features_valid",
+        f"robustness_predict_{ADDED}",
+        "collect_robustness",
+        "robustness_tables",
+        "robustness_figures",
+        "report",
+        "all",
+    }
+    assert f"robustness_predict_{ADDED}" in rules and rules <= branch, rules

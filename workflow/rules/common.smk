@@ -17,8 +17,13 @@ from emibench.config_schema import fill_defaults
 min_version("8.0")
 
 # A config file given on the command line is laid over config/config.yaml key by key; the systems
-# it trains and the tables it reports are its own, not added to the demo's.
-WHOLE_SECTIONS = (("train", "systems"), ("report", "tables"))
+# it trains, the tables it reports and the robustness conditions it runs are its own, not added
+# to the demo's.
+WHOLE_SECTIONS = (
+    ("train", "systems"),
+    ("report", "tables"),
+    ("robustness", "conditions"),
+)
 
 
 def take_whole_sections(config, configfiles):
@@ -27,7 +32,7 @@ def take_whole_sections(config, configfiles):
         for path in configfiles:
             given = (yaml.safe_load(Path(path).read_text()) or {}).get(section) or {}
             if key in given:
-                config[section][key] = given[key]
+                config.setdefault(section, {})[key] = given[key]
 
 
 take_whole_sections(config, workflow.overwrite_configfiles or [])
@@ -124,6 +129,16 @@ PATHS = {
     "metrics": f"{R}/metrics.json",
     "table": f"{R}/tables/{{table}}.{{ext}}",
     "figure": f"{R}/figures/{{figure}}.png",
+    # robustness.smk: a condition's media, features and predictions of every run
+    "condition_frames": f"{R}/robustness/{{condition}}/frames/{{split}}/{{shard}}.h5",
+    "condition_audio": f"{R}/robustness/{{condition}}/audio/{{split}}/{{shard}}.h5",
+    "condition_transcripts": f"{R}/robustness/{{condition}}/transcripts/{{split}}/{{shard}}.tsv",
+    "condition_features": (
+        f"{R}/robustness/{{condition}}/features/{{featset}}/{{modality}}/{{split}}/{{shard}}.h5"
+    ),
+    "condition_run_file": f"{R}/runs/{{system}}/{{variant}}/seed{{seed}}/robustness/{{condition}}/{{name}}",
+    "robustness_results": f"{R}/robustness/results.tsv",
+    "robustness_metrics": f"{R}/robustness/metrics.json",
     "report_nb": f"{R}/report/report.ipynb",
     "report_html": f"{R}/report/report.html",
 }

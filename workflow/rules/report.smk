@@ -78,6 +78,8 @@ rule report:
         data_report=PATHS["data_report"],
         tables=table_files(),
         figures=figure_files(),
+        robustness_tables=robustness_report_files("tables"),
+        robustness_figures=robustness_report_files("figures"),
     output:
         notebook=PATHS["report_nb"],
         html=PATHS["report_html"],

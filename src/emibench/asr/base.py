@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 COLUMNS = ("id", "text", "language", "confidence", "backend", "status", "reason")
-STATUSES = ("ok", "empty_audio", "no_audio", "failed")
+# removed: emptied by a robustness condition (emibench corrupt, remove_text), never by a backend
+STATUSES = ("ok", "empty_audio", "no_audio", "failed", "removed")
 SAMPLE_RATE = 16000
 
 

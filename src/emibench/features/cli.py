@@ -1,4 +1,4 @@
-"""``emibench features``: one shard's visual, audio and text feature stores of one feature set."""
+"""``emibench features``: the visual, audio and text feature stores of shards of one feature set."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import logging
 from collections import Counter
 
 from emibench.features.sets import FEATURE_SETS, SET_MODALITIES
+
+MODALITIES = ("visual", "audio", "text")
 from emibench.settings import ConfigError
 from emibench.steps import add_compute_options, json_arg
 
@@ -18,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "features",
         help="extract the feature stores of shards of one split and one feature set",
-        description="Write the feature stores of each shard: visual per frame, audio pooled onto "
+        description="Write the feature stores of each shard (the modalities whose outputs are "
+        "given, among those the set is made of): visual per frame, audio pooled onto "
         "the visual time base (native rate kept as 'raw'), text tokens with the CLS vector. "
         "'official': the organisers' vit/ and wav2vec2/ .pkl files when present (--official-source), "
         "else the frozen baseline encoders; 'frozen': the paper's encoders; 'stage1': the Stage I "
@@ -36,18 +39,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--frames", required=True, nargs="+", help="each shard's frames store")
     parser.add_argument(
-        "--audio", nargs="+", default=[], help="each shard's audio store (sets with audio)"
+        "--audio", nargs="+", default=[], help="each shard's audio store (with --audio-out)"
     )
     parser.add_argument(
-        "--transcripts", nargs="+", default=[], help="each shard's transcripts (sets with text)"
+        "--transcripts", nargs="+", default=[], help="each shard's transcripts (with --text-out)"
     )
-    parser.add_argument("--visual-out", required=True, nargs="+", help="each shard's visual output")
-    parser.add_argument(
-        "--audio-out", nargs="+", default=[], help="each shard's audio output (sets with audio)"
-    )
-    parser.add_argument(
-        "--text-out", nargs="+", default=[], help="each shard's text output (sets with text)"
-    )
+    for modality in MODALITIES:
+        parser.add_argument(
+            f"--{modality}-out",
+            nargs="+",
+            default=[],
+            help=f"each shard's {modality} output (only the modalities given are extracted)",
+        )
     parser.add_argument(
         "--settings", type=json_arg, default={}, help="JSON: config section features"
     )
@@ -97,8 +100,9 @@ def _required(args: argparse.Namespace, *names: str) -> None:
         )
 
 
-def _encoder_sources(args: argparse.Namespace, device) -> dict:
-    """Frozen encoders (``frozen``; ``official`` where organiser files are not used)."""
+def _encoder_sources(args: argparse.Namespace, device, wanted: list[str]) -> dict:
+    """Frozen encoders of the ``wanted`` modalities (``frozen``, ``taemi``; ``official`` where
+    organiser files are not used)."""
     from emibench.encoders.registry import load_encoder
     from emibench.features.extract import Source
     from emibench.features.official import resolve_official_source
@@ -106,13 +110,12 @@ def _encoder_sources(args: argparse.Namespace, device) -> dict:
     prefix = {"official": "encoders.baseline_", "taemi": "encoders.taemi_"}.get(
         args.featset, "encoders."
     )
-    made = SET_MODALITIES[args.featset]
     sources = {}
     for modality, kind, spec_arg in (
         ("visual", "vision", "vision"),
         ("audio", "audio", "audio_encoder"),
     ):
-        if modality not in made:
+        if modality not in wanted:
             continue
         origin = "encoders"
         if args.featset == "official" and args.dataset_root:
@@ -128,39 +131,42 @@ def _encoder_sources(args: argparse.Namespace, device) -> dict:
             encoder = load_encoder(kind, spec, prefix + kind).to(device)
             sources[modality] = Source(encoder=encoder, label=encoder.name)
         log.info("%s %s features from %s", args.featset, modality, sources[modality].label)
-    if "text" in made:
+    if "text" in wanted:
         _required(args, "text")
         text = load_encoder("text", args.text).to(device)
         sources["text"] = Source(encoder=text, label=text.name)
     return sources
 
 
-def _stage1_sources(args: argparse.Namespace, device) -> dict:
+def _stage1_sources(args: argparse.Namespace, device, wanted: list[str]) -> dict:
+    """The Stage I encoders and heads of the ``wanted`` modalities."""
     from emibench.features.extract import Source
     from emibench.stage1.checkpoint import load_stage1
 
-    _required(args, "visual_ckpt", "audio_ckpt", "text_ckpt")
+    flags = {"visual": "visual_ckpt", "audio": "audio_ckpt", "text": "text_ckpt"}
+    _required(args, *(flags[m] for m in wanted))
     loaded = {}
-    for path in {args.visual_ckpt, args.audio_ckpt, args.text_ckpt}:
+    for path in {getattr(args, flags[m]) for m in wanted}:
         loaded[path] = load_stage1(path, device)
-    vis, aud, txt = loaded[args.visual_ckpt], loaded[args.audio_ckpt], loaded[args.text_ckpt]
-    for name, stage, expected in (
-        ("--visual-ckpt", vis, "vision_text"),
-        ("--audio-ckpt", aud, "audio_text"),
-    ):
-        if stage.pair_name != expected:
+    stages = {m: loaded[getattr(args, flags[m])] for m in wanted}
+    for modality, expected in (("visual", "vision_text"), ("audio", "audio_text")):
+        stage = stages.get(modality)
+        if stage is not None and stage.pair_name != expected:
             raise ConfigError(
-                f"{name} {stage.path} is a {stage.pair_name} checkpoint; expected {expected}"
+                f"--{flags[modality].replace('_', '-')} {stage.path} is a {stage.pair_name} "
+                f"checkpoint; expected {expected}"
             )
-    return {
-        "visual": Source(
-            encoder=vis.media_encoder, head=vis.pair.media_head, label=vis.label("media")
-        ),
-        "audio": Source(
-            encoder=aud.media_encoder, head=aud.pair.media_head, label=aud.label("media")
-        ),
-        "text": Source(encoder=txt.text_encoder, head=txt.pair.text_head, label=txt.label("text")),
+    sources = {
+        m: Source(encoder=s.media_encoder, head=s.pair.media_head, label=s.label("media"))
+        for m, s in stages.items()
+        if m != "text"
     }
+    if "text" in stages:
+        txt = stages["text"]
+        sources["text"] = Source(
+            encoder=txt.text_encoder, head=txt.pair.text_head, label=txt.label("text")
+        )
+    return sources
 
 
 def _features(args: argparse.Namespace) -> int:
@@ -172,43 +178,42 @@ def _features(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     settings = extract_settings(args.settings)
+    outs = {m: getattr(args, f"{m}_out") for m in MODALITIES if getattr(args, f"{m}_out")}
+    wanted = list(outs)
+    if not wanted:
+        raise ConfigError("emibench features: give the outputs of at least one modality")
     made = SET_MODALITIES[args.featset]
-    per_shard = {"frames": args.frames, "visual-out": args.visual_out}
-    if "audio" in made:
-        per_shard |= {"audio": args.audio, "audio-out": args.audio_out}
-    if "text" in made:
-        per_shard |= {"transcripts": args.transcripts, "text-out": args.text_out}
+    extra = [m for m in wanted if m not in made]
+    if extra:
+        raise ConfigError(
+            f"emibench features: --{'-out --'.join(extra)}-out given, but the {args.featset} set "
+            f"is made of the {', '.join(made)} store(s) only"
+        )
+    per_shard = {"frames": args.frames, **{f"{m}-out": p for m, p in outs.items()}}
+    if "audio" in wanted:
+        per_shard["audio"] = args.audio
+    if "text" in wanted:
+        per_shard["transcripts"] = args.transcripts
     wrong = [f"--{name} ({len(p)})" for name, p in per_shard.items() if len(p) != len(args.shard)]
     if wrong:
         raise ConfigError(
             f"emibench features: {len(args.shard)} shards but {' '.join(wrong)} paths; "
             "give one per shard"
         )
-    extra = [
-        f"--{name}"
-        for name, given in (("audio-out", args.audio_out), ("text-out", args.text_out))
-        if given and name.split("-")[0] not in made
-    ]
-    if extra:
-        raise ConfigError(
-            f"emibench features: {' '.join(extra)} given, but the {args.featset} set is made of "
-            f"the {', '.join(made)} store(s) only"
-        )
     manifest = read_table(args.manifest)
     durations = dict(zip(manifest["id"], manifest["duration_s"].astype(float)))
     sources = (
-        _stage1_sources(args, device)
+        _stage1_sources(args, device, wanted)
         if args.featset == "stage1"
-        else _encoder_sources(args, device)
+        else _encoder_sources(args, device, wanted)
     )
     n_clips, present, missing = 0, Counter(), Counter()
     for k, shard in enumerate(args.shard):
         ids = shard_ids(manifest, args.split, shard)
-        audio = [args.audio[k]] if "audio" in made else []
+        audio = [args.audio[k]] if "audio" in wanted else []
         media = MediaReader(frames=[args.frames[k]], audio=audio, durations=durations)
-        transcripts = read_transcripts([args.transcripts[k]] if "text" in made else [])
-        outs = {"visual": args.visual_out, "audio": args.audio_out, "text": args.text_out}
-        outputs = {m: outs[m][k] for m in made}
+        transcripts = read_transcripts([args.transcripts[k]] if "text" in wanted else [])
+        outputs = {m: paths[k] for m, paths in outs.items()}
         try:
             summary = extract_shard(
                 ids, media, transcripts, outputs, sources, args.featset, settings

@@ -73,8 +73,18 @@ class ShardSummary:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _f16(x: torch.Tensor) -> np.ndarray:
-    return x.detach().float().cpu().numpy().astype(np.float16)
+F16_MAX = float(np.finfo(np.float16).max)
+
+
+def _f16(x: torch.Tensor, clip_id: str) -> np.ndarray:
+    """float16 for the store; values beyond its range are an error naming the clip."""
+    values = x.detach().float().cpu().numpy()
+    peak = float(np.abs(values).max(initial=0.0))
+    if not np.isfinite(peak) or peak > F16_MAX:
+        raise FloatingPointError(
+            f"clip {clip_id}: features reach {peak:.3g}, beyond float16 ({F16_MAX:g})"
+        )
+    return values.astype(np.float16)
 
 
 def extract_shard(
@@ -152,7 +162,7 @@ def _visual(ids, media, transcripts, writer, source: Source, dim, settings) -> t
                     _write_missing(writer, item, dim, rate, "visual")
                     missing += 1
                 else:
-                    writer.write(clip_id, _f16(item.value), rate_hz=rate)
+                    writer.write(clip_id, _f16(item.value, clip_id), rate_hz=rate)
                     present += 1
                 bar.update()
             return present, missing
@@ -168,7 +178,7 @@ def _visual(ids, media, transcripts, writer, source: Source, dim, settings) -> t
                     _write_missing(writer, it, dim, rate, "visual")
                     missing += 1
                 else:
-                    writer.write(it.id, _f16(by_id[it.id]), rate_hz=rate)
+                    writer.write(it.id, _f16(by_id[it.id], it.id), rate_hz=rate)
                     present += 1
             bar.update(len(group))
     return present, missing
@@ -197,8 +207,10 @@ def _audio(ids, media, transcripts, writer, source: Source, dim, settings) -> tu
                     missing += 1
                 else:
                     pooled, raw, raw_rate = item.value
-                    extras = {"raw": _f16(raw)} if settings.keep_raw_audio else None
-                    writer.write(clip_id, _f16(pooled), extras, rate_hz=rate, raw_rate_hz=raw_rate)
+                    extras = {"raw": _f16(raw, clip_id)} if settings.keep_raw_audio else None
+                    writer.write(
+                        clip_id, _f16(pooled, clip_id), extras, rate_hz=rate, raw_rate_hz=raw_rate
+                    )
                     present += 1
                 bar.update()
             return present, missing
@@ -223,10 +235,10 @@ def _audio(ids, media, transcripts, writer, source: Source, dim, settings) -> tu
                     missing += 1
                     continue
                 feats, times, steps = by_id[it.id]
-                extras = {"raw": _f16(feats)} if settings.keep_raw_audio else None
+                extras = {"raw": _f16(feats, it.id)} if settings.keep_raw_audio else None
                 writer.write(
                     it.id,
-                    _f16(pool_to_steps(feats, times, steps)),
+                    _f16(pool_to_steps(feats, times, steps), it.id),
                     extras,
                     rate_hz=rate,
                     raw_rate_hz=encoder.rate_hz,
@@ -249,7 +261,11 @@ def _text(ids, media, transcripts, writer, source: Source, dim, settings) -> tup
         else:
             feats = by_id[it.id]
             writer.write(
-                it.id, _f16(feats), {"cls": _f16(feats[0])}, rate_hz=0.0, n_tokens=len(feats)
+                it.id,
+                _f16(feats, it.id),
+                {"cls": _f16(feats[0], it.id)},
+                rate_hz=0.0,
+                n_tokens=len(feats),
             )
     return len(have), len(items) - len(have)
 

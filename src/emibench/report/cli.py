@@ -34,6 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="JSON: the report config section (its tables name the rows)",
     )
+    p.add_argument(
+        "--conditions",
+        action="store_true",
+        help="the runs' metrics.json under robustness conditions: a condition column, and "
+        "metrics {split: {condition: {system: {variant: r}}}}",
+    )
     p.set_defaults(func=_collect)
 
     p = sub.add_parser(
@@ -71,6 +77,46 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="figure files to write, e.g. figures/scatter.png",
     )
     p.set_defaults(func=_figures)
+
+    p = sub.add_parser(
+        "robustness-tables",
+        help="the robustness tables (system x condition, comparisons, fusion weights)",
+        description="Score every report.robustness row under every condition against its clean "
+        "score (mean and sd over seeds, drop from clean, bootstrap intervals over clips, paired "
+        "between clean and condition; the synthetic oracle under the condition) and write each "
+        "output path: its stem names the table (robustness, robustness_compare, "
+        "robustness_weights), its suffix the format (.csv, .md, .tex). docs/robustness.md.",
+    )
+    _data_arguments(p)
+    p.add_argument("--clean", required=True, help="the clean results table (results.tsv)")
+    p.add_argument(
+        "--conditions",
+        type=json_arg,
+        required=True,
+        help="JSON: the robustness config section (the conditions' ops)",
+    )
+    p.add_argument("--outputs", nargs="+", required=True, help="table files to write")
+    p.set_defaults(func=_robustness_tables)
+
+    p = sub.add_parser(
+        "robustness-figures",
+        help="the robustness figures (degradation curves, drops, fusion weights)",
+        description="Write each output path from the robustness table CSVs; its stem names the "
+        "figure: robustness (curves over SNR and occluded share, drops per condition), "
+        "robustness_weights (fusion weights per condition).",
+    )
+    p.add_argument(
+        "--tables", nargs="+", required=True, help="robustness.csv and robustness_weights.csv"
+    )
+    p.add_argument(
+        "--conditions",
+        type=json_arg,
+        required=True,
+        help="JSON: the robustness config section (SNRs and occluded shares of the conditions)",
+    )
+    p.add_argument("--split", default="valid", help="the split drawn (where the tables have it)")
+    p.add_argument("--outputs", nargs="+", required=True, help="figure files to write")
+    p.set_defaults(func=_robustness_figures)
 
     p = sub.add_parser(
         "report",
@@ -123,13 +169,17 @@ def _inputs(args: argparse.Namespace, splits: list[str] | None = None):
 
 def _collect(args: argparse.Namespace) -> int:
     from emibench.data.tables import write_table
-    from emibench.report.collect import collect_runs, summary_metrics
+    from emibench.report.collect import collect_runs, condition_metrics, summary_metrics
 
-    results = collect_runs(args.runs)
+    results = collect_runs(args.runs, conditions=args.conditions)
     write_table(results, args.results)
-    rows = {name: body["rows"] for name, body in args.config["tables"].items()}
+    if args.conditions:
+        summary = condition_metrics(results)
+    else:
+        rows = {name: body["rows"] for name, body in args.config["tables"].items()}
+        summary = summary_metrics(results, rows)
     Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.metrics).write_text(json.dumps(summary_metrics(results, rows), indent=2) + "\n")
+    Path(args.metrics).write_text(json.dumps(summary, indent=2) + "\n")
     n_pairs = len(results[["system", "variant"]].drop_duplicates())
     log.info(
         "done: %d runs (%d system/variant pairs) -> %s, %s; 0 failed",
@@ -222,6 +272,57 @@ def _figures(args: argparse.Namespace) -> int:
             )
         log.info("wrote %s", path)
     log.info("done: %d figures; 0 failed", len(args.outputs))
+    return 0
+
+
+def _robustness_tables(args: argparse.Namespace) -> int:
+    from emibench.data.tables import read_table
+    from emibench.report.robustness import RobustnessBuilder
+    from emibench.robustness.spec import robustness_settings
+
+    conditions = robustness_settings(args.conditions)
+    cfg, results, labels = _inputs(args, list(conditions.splits))
+    builder = RobustnessBuilder(
+        read_table(args.clean),
+        results,
+        labels,
+        conditions.parsed,
+        cfg,
+        latents=args.latents or None,
+    )
+    for path in args.outputs:
+        builder.write(Path(path).stem, path)
+        log.info("wrote %s", path)
+    log.info(
+        "done: %d robustness table files, %d rows x %d conditions; 0 failed",
+        len(args.outputs),
+        len(builder.rows),
+        len(builder.conditions),
+    )
+    return 0
+
+
+def _robustness_figures(args: argparse.Namespace) -> int:
+    from emibench.report import robustness_figures
+    from emibench.robustness.spec import robustness_settings
+
+    conditions = robustness_settings(args.conditions).parsed
+    csvs = {Path(p).stem: p for p in args.tables}
+    missing = [t for t in ("robustness", "robustness_weights") if t not in csvs]
+    if missing:
+        raise ValueError(f"--tables lacks {missing}")
+    for path in args.outputs:
+        name = Path(path).stem
+        if name == "robustness":
+            robustness_figures.degradation(csvs["robustness"], conditions, path, args.split)
+        elif name == "robustness_weights":
+            robustness_figures.weights(csvs["robustness_weights"], path, args.split)
+        else:
+            raise ValueError(
+                f"{path}: unknown figure {name!r}; figures: {', '.join(robustness_figures.FIGURES)}"
+            )
+        log.info("wrote %s", path)
+    log.info("done: %d robustness figures; 0 failed", len(args.outputs))
     return 0
 
 

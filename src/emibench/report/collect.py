@@ -2,7 +2,10 @@
 
 The long table (``R/results.tsv``) has one row per run, split and emotion (the six and ``mean``):
 ``system, variant, features, modalities, seed, split, emotion, pearson``, then ``n_clips`` and
-``run_dir`` (the run folder, so tables and figures find its predictions).
+``run_dir`` (the run folder, so tables and figures find its predictions). The robustness table
+(``R/robustness/results.tsv``, ``conditions=True``) has a ``condition`` column after ``seed``, one
+row per run, condition, split and emotion; its ``run_dir`` is the run's output folder under the
+condition.
 """
 
 from __future__ import annotations
@@ -60,8 +63,12 @@ def read_run_metrics(path: str | Path) -> dict:
     return metrics
 
 
-def collect_runs(metric_paths: list[str | Path]) -> pd.DataFrame:
-    """Every run's metrics.json as the long results table (RESULT_COLUMNS), sorted."""
+ROBUSTNESS_COLUMNS = [*RESULT_COLUMNS[:5], "condition", *RESULT_COLUMNS[5:]]
+
+
+def collect_runs(metric_paths: list[str | Path], conditions: bool = False) -> pd.DataFrame:
+    """Every run's metrics.json as the long results table (RESULT_COLUMNS), sorted; with
+    ``conditions``, metrics.json files of runs under robustness conditions (ROBUSTNESS_COLUMNS)."""
     if not metric_paths:
         raise ValueError("collect needs at least one run metrics.json")
     rows = []
@@ -70,6 +77,8 @@ def collect_runs(metric_paths: list[str | Path]) -> pd.DataFrame:
         path = Path(path)
         m = read_run_metrics(path)
         ident = (m["system"], m["variant"], int(m["seed"]))
+        if conditions:
+            ident += (_require(m, "condition", str(path)),)
         if ident in seen:
             raise ValueError(f"{path}: run {ident} already collected from {seen[ident]}")
         seen[ident] = path
@@ -83,6 +92,7 @@ def collect_runs(metric_paths: list[str | Path]) -> pd.DataFrame:
                         "features": m["features"],
                         "modalities": m["modalities"],
                         "seed": int(m["seed"]),
+                        "condition": m.get("condition", ""),
                         "split": split,
                         "emotion": emotion,
                         "pearson": float(value),
@@ -90,11 +100,12 @@ def collect_runs(metric_paths: list[str | Path]) -> pd.DataFrame:
                         "run_dir": str(path.parent),
                     }
                 )
-    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    columns = ROBUSTNESS_COLUMNS if conditions else RESULT_COLUMNS
+    frame = pd.DataFrame(rows, columns=ROBUSTNESS_COLUMNS)[columns]
     order = {e: i for i, e in enumerate((*EMOTIONS, "mean"))}
+    keys = ["system", "variant", "seed", *(["condition"] if conditions else []), "split", "emotion"]
     frame = frame.sort_values(
-        ["system", "variant", "seed", "split", "emotion"],
-        key=lambda col: col.map(order) if col.name == "emotion" else col,
+        keys, key=lambda col: col.map(order) if col.name == "emotion" else col
     )
     return frame.reset_index(drop=True)
 
@@ -125,6 +136,18 @@ def summary_metrics(results: pd.DataFrame, table_rows: dict[str, list[dict]]) ->
                 if (row["system"], row["variant"]) in lookup
             }
         out[split] = block
+    return out
+
+
+def condition_metrics(results: pd.DataFrame) -> dict:
+    """The small JSON for ``dvc metrics show`` from the robustness table:
+    ``{split: {condition: {system: {variant: r}}}}``, r the mean Pearson averaged over seeds."""
+    out: dict = {}
+    sel = results[results["emotion"] == "mean"]
+    means = sel.groupby(["split", "condition", "system", "variant"])["pearson"].mean()
+    for (split, condition, system, variant), value in means.items():
+        block = out.setdefault(split, {}).setdefault(condition, {}).setdefault(system, {})
+        block[variant] = round(float(value), 4)
     return out
 
 

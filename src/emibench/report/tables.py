@@ -410,6 +410,7 @@ _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "±": r"$\pm$",
     "ρ": r"$\rho$",
+    "−": "$-$",
 }
 
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from emibench.scaling import safe_scale
 from emibench.stage1.loss import info_nce, similarity_logits
 
 
@@ -45,11 +46,16 @@ class ProjectionHead(nn.Module):
             self.net = nn.Linear(in_dim, out_dim, bias=False)
 
     @torch.no_grad()
-    def fit_standardization(self, x: torch.Tensor, eps: float = 1e-6) -> None:
-        """Set the input standardisation from samples (N, in_dim) of the train split."""
+    def fit_standardization(self, x: torch.Tensor) -> None:
+        """Set the input standardisation from samples (N, in_dim) of the train split (scales
+        floored by ``emibench.scaling.safe_scale``)."""
         x = x.float().reshape(-1, self.in_dim)
         self.shift.copy_(x.mean(0))
-        self.scale.copy_(x.std(0, unbiased=False).clamp_min(eps) if len(x) > 1 else 1.0)
+        if len(x) > 1:
+            std = x.std(0, unbiased=False).cpu().numpy()
+            self.scale.copy_(torch.from_numpy(safe_scale(std)))
+        else:
+            self.scale.fill_(1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net((x - self.shift) / self.scale)

@@ -70,6 +70,62 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=run_stack)
 
+    p = sub.add_parser(
+        "predict",
+        help="trained runs predict splits from other stores (a robustness condition's), no training",
+        description="Each --run folder's model (model.pt, with its train-split standardisation and "
+        "the settings in metrics.json) predicts the clips of --splits from the stores given now; "
+        "each --fuse run averages its members' new predictions. Every output folder gets "
+        "predictions_<split>.csv, fusion_weights_<split>.csv (DSCMN) and metrics.json (scores "
+        "of the labelled splits, the condition and its ops). On the clean stores a run "
+        "reproduces its own predictions.",
+    )
+    p.add_argument("--condition", required=True, help="the condition's name (for metrics.json)")
+    p.add_argument(
+        "--spec", type=json_arg, default=[], help="the condition's ops as JSON (for metrics.json)"
+    )
+    p.add_argument(
+        "--splits", nargs="+", required=True, choices=["train", "valid", "test"], help="splits"
+    )
+    p.add_argument("--manifest", required=True, help="manifest.tsv (ids, splits, labels)")
+    p.add_argument("--test-labels", default="", help="test labels CSV; left out when hidden")
+    p.add_argument(
+        "--stores",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="GROUP KEY PATH",
+        help="a store group: its key (V, A, T, ...) and shard paths of --splits; "
+        "--stores 0 V features/visual/valid/00.h5 ...; --run names groups by number",
+    )
+    p.add_argument(
+        "--run",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="RUN_DIR OUT_DIR GROUP",
+        help="a trained run folder, its output folder and the store groups it reads",
+    )
+    p.add_argument(
+        "--fuse",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="RUN_DIR OUT_DIR MEMBER_OUT",
+        help="a fused run folder, its output folder and its members' output folders",
+    )
+    p.add_argument(
+        "--skip",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="RUN_DIR OUT_DIR REASON",
+        help="a run not evaluated under the condition: its output folder gets metrics.json with "
+        "the reason and no scores",
+    )
+    add_compute_options(p)
+    p.set_defaults(func=run_predict)
+
 
 def parse_stores(groups: list[list[str]], seeds: list[int]) -> dict[int, dict[str, list[str]]]:
     """``--stores`` groups -> {seed: {store key: paths}}; every seed needs at least one group."""
@@ -129,4 +185,66 @@ def run_stack(args: argparse.Namespace) -> int:
             len(members[seed]),
             metrics["splits"]["valid"]["mean_pearson"],
         )
+    return 0
+
+
+def parse_predict_jobs(stores: list[list[str]], runs: list[list[str]]) -> list:
+    """``--stores`` groups and ``--run`` entries -> PredictJobs (each run's {key: paths})."""
+    from emibench.settings import ConfigError
+    from emibench.train.predict import PredictJob
+
+    groups: dict[str, tuple[str, list[str]]] = {}
+    for group in stores:
+        if len(group) < 3:
+            raise ConfigError(f"--stores {' '.join(group)}: expected GROUP KEY PATH...")
+        if group[0] in groups:
+            raise ConfigError(f"--stores group {group[0]} given twice")
+        groups[group[0]] = (group[1], group[2:])
+    jobs = []
+    for entry in runs:
+        if len(entry) < 3:
+            raise ConfigError(f"--run {' '.join(entry)}: expected RUN_DIR OUT_DIR GROUP...")
+        unknown = [g for g in entry[2:] if g not in groups]
+        if unknown:
+            raise ConfigError(f"--run {entry[0]}: unknown store group(s) {unknown}")
+        chosen = [groups[g] for g in entry[2:]]
+        keys = [key for key, _ in chosen]
+        if len(set(keys)) != len(keys):
+            raise ConfigError(f"--run {entry[0]}: two store groups of the same key {keys}")
+        jobs.append(PredictJob(entry[0], entry[1], dict(chosen)))
+    return jobs
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from emibench.devices import resolve_device
+    from emibench.settings import ConfigError
+    from emibench.train.predict import predict_runs, skip_run
+
+    if not args.run and not args.fuse and not args.skip:
+        raise ConfigError("predict: nothing to do; give --run, --fuse or --skip")
+    for entry in args.skip:
+        if len(entry) < 3:
+            raise ConfigError(f"--skip {' '.join(entry)}: expected RUN_DIR OUT_DIR REASON...")
+        skip_run(entry[0], entry[1], args.condition, args.spec, " ".join(entry[2:]))
+    fused = []
+    for entry in args.fuse:
+        if len(entry) < 3:
+            raise ConfigError(f"--fuse {' '.join(entry)}: expected RUN_DIR OUT_DIR MEMBER_OUT...")
+        fused.append((entry[0], entry[1], entry[2:]))
+    results = predict_runs(
+        parse_predict_jobs(args.stores, args.run),
+        fused,
+        tuple(args.splits),
+        args.manifest,
+        args.test_labels or None,
+        args.condition,
+        args.spec,
+        resolve_device(args.device),
+    )
+    log.info(
+        "done: %d runs predicted %s under %s; 0 failed",
+        len(results),
+        " ".join(args.splits),
+        args.condition,
+    )
     return 0

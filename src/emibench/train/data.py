@@ -39,11 +39,13 @@ from emibench.models.inputs import (
     Tokens,
     Waves,
 )
+from emibench.scaling import safe_scale
 from emibench.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
 BUCKET_CHUNK = 20  # batches per chunk sorted by length when bucketing
+SPLITS = ("train", "valid", "test")
 
 
 @dataclass
@@ -89,6 +91,18 @@ class ModalityFeatures:
             k: None if v is None else torch.from_numpy(v) for k, v in stats.items()
         }
 
+    def load_state(self, state: dict[str, object] | None) -> None:
+        """Standardise with a saved model's statistics (:meth:`state`); None: not at all."""
+        stats = state or {}
+        if state is not None and int(state["dim"]) != self.dim:
+            raise ValueError(
+                f"{MODALITY_NAMES.get(self.modality, self.modality)} features of width {self.dim}; "
+                f"the saved model standardises width {state['dim']}"
+            )
+        for key in ("mean", "std", "cls_mean", "cls_std"):
+            value = stats.get(key)
+            setattr(self, key, None if value is None else np.asarray(value, np.float32))
+
 
 def _moments(arrays: list[np.ndarray], dim: int) -> tuple[np.ndarray, np.ndarray]:
     total = np.zeros(dim)
@@ -103,7 +117,7 @@ def _moments(arrays: list[np.ndarray], dim: int) -> tuple[np.ndarray, np.ndarray
         return np.zeros(dim, np.float32), np.ones(dim, np.float32)
     mean = total / count
     std = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
-    return mean.astype(np.float32), np.where(std > 1e-6, std, 1.0).astype(np.float32)
+    return mean.astype(np.float32), safe_scale(std)
 
 
 def _uniform_steps(length: int, max_steps: int) -> np.ndarray | None:
@@ -294,6 +308,7 @@ class RunData:
         standardize: bool = True,
         raw: dict[str, RawAudio | RawText] | None = None,
         raw_inputs: RawInputs | None = None,
+        splits: tuple[str, ...] = SPLITS,
     ):
         self.features = features
         self.raw = dict(raw or {})
@@ -301,8 +316,13 @@ class RunData:
         both = sorted(set(features) & set(self.raw))
         if both:
             raise ConfigError(f"modalities {both} given both as features and raw")
-        self.ids = {split: split_ids(manifest, split) for split in ("train", "valid", "test")}
-        self.labels = {split: split_labels(manifest, split, test_labels) for split in self.ids}
+        self.ids = {
+            split: split_ids(manifest, split) if split in splits else [] for split in SPLITS
+        }
+        self.labels = {
+            split: split_labels(manifest, split, test_labels) if split in splits else None
+            for split in self.ids
+        }
         self._row = {split: {i: n for n, i in enumerate(ids)} for split, ids in self.ids.items()}
         if standardize:
             for feat in features.values():
@@ -444,6 +464,7 @@ def load_run_data(
     standardize: bool = True,
     audio_rate: str = "visual",
     raw_inputs: RawInputs | Mapping[str, Any] | None = None,
+    splits: tuple[str, ...] = SPLITS,
 ) -> RunData:
     """Read the manifest, the test labels and every store of the run, by key:
     ``{"V": [shard paths], "wave": [audio stores], "text": [transcript tables], ...}``.
@@ -451,6 +472,8 @@ def load_run_data(
     ``raw_inputs`` (the model's, ``models.registry.raw_inputs``) says how ``wave`` and ``text``
     become waves and token ids; a saved run keeps these options in model.pt (``data``), so
     ``load_run_data(manifest, stores, labels, **saved["data"])`` reads new inputs the same way.
+    ``splits``: only these splits' clips are read (the others have no clips); standardising fits
+    on train, so it needs train among them.
     """
     if isinstance(raw_inputs, Mapping):
         raw_inputs = RawInputs(**raw_inputs)
@@ -459,7 +482,7 @@ def load_run_data(
         raise ConfigError(f"store key(s) {unknown}: expected some of {list(STORE_KEYS)}")
     manifest = read_manifest(manifest_path)
     test_labels = read_test_labels(test_labels_path, split_ids(manifest, "test"))
-    ids = sorted(manifest["id"])
+    ids = sorted(manifest.loc[manifest["split"].isin(splits), "id"])
     features = {
         m: load_modality(m, paths, ids, max_steps, audio_rate)
         for m, paths in stores.items()
@@ -500,4 +523,4 @@ def load_run_data(
             raw_inputs.max_tokens,
             len(raw["T"].missing),
         )
-    return RunData(manifest, features, test_labels, standardize, raw, raw_inputs)
+    return RunData(manifest, features, test_labels, standardize, raw, raw_inputs, tuple(splits))

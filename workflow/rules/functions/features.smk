@@ -61,6 +61,7 @@ def featset_shapes():
 
 
 FEATSET_SHAPES = featset_shapes()
+FEATSET_PATTERN = "|".join(FEATSET_SHAPES.values())
 
 
 def features_rule_name(split, stores):
@@ -93,20 +94,22 @@ def stage1_text_pair():
     return STAGE1["text_pair"]
 
 
-def feature_inputs(split, stores):
+def feature_inputs(split, stores, robust=False):
     """Input function of the features job of ``split`` for sets of ``stores``: the manifest,
     each shard's frames (the visual time base), audio and transcripts where the set makes those
-    stores, and the set's tiny models or Stage I checkpoints."""
+    stores (with ``robust``, those of the job's robustness condition), and the set's tiny models
+    or Stage I checkpoints."""
 
     def inputs(wildcards):
+        condition = wildcards.condition if robust else None
         files = {
             "manifest": PATHS["manifest"],
-            "frames": per_shard(PATHS["frames"], split),
+            "frames": media_shards("frames", condition, [split]),
         }
         if "audio" in stores:
-            files["audio"] = per_shard(PATHS["audio"], split)
+            files["audio"] = media_shards("audio", condition, [split])
         if "text" in stores:
-            files["transcripts"] = per_shard(PATHS["transcript_shard"], split)
+            files["transcripts"] = media_shards("transcripts", condition, [split])
         kind = featset_kind(wildcards.featset)
         if kind == "stage1":
             seed = featset_seed(wildcards.featset)

@@ -48,6 +48,15 @@ def optional_arg(flag, name):
     return arg
 
 
+def robustness_report_files(kind):
+    """The robustness tables (Markdown) or figures the report shows; none without conditions."""
+    if not CONDITIONS:
+        return []
+    if kind == "tables":
+        return expand(PATHS["table"], table=ROBUSTNESS_TABLES, ext="md")
+    return robustness_figure_files()
+
+
 def report_parameters(wildcards, input, output):
     """The notebook's parameters as ``-p key value`` pairs, quoted for the shell."""
     params = {
@@ -59,6 +68,10 @@ def report_parameters(wildcards, input, output):
         "data_report": input.data_report,
         "tables": {Path(p).stem: p for p in input.tables if p.endswith(".md")},
         "figures": {Path(p).stem: p for p in input.figures},
+        "robustness": {
+            "tables": {Path(p).stem: p for p in input.robustness_tables},
+            "figures": {Path(p).stem: p for p in input.robustness_figures},
+        },
         "config": config,
     }
     return " ".join(f"-p {key} {as_json(value)}" for key, value in params.items())

@@ -133,11 +133,13 @@ def featset_dir(features, seed):
     return stage1_set(STAGE1_SEEDS[SEEDS.index(int(seed)) % len(STAGE1_SEEDS)])
 
 
-def run_stores(system, variant, seed):
-    """{store key: its files} of one run: the one place that maps a run to its inputs.
+def run_stores(system, variant, seed, condition=None, splits=SPLITS):
+    """{store key: its files in ``splits``} of one run: the one place that maps a run to its
+    inputs; under a robustness ``condition``, the condition's files where it changes them
+    (robustness.smk).
 
-    Keys V, A, T: every shard of every split of that modality's feature store; ``wave``: every
-    audio store, ``text``: every split's transcripts, for a modality the model encodes itself.
+    Keys V, A, T: every shard of that modality's feature store; ``wave``: the audio stores,
+    ``text``: the transcripts, for a modality the model encodes itself.
     """
     cfg = run_config(system, variant)
     featset = featset_dir(cfg["features"], seed)
@@ -146,11 +148,8 @@ def run_stores(system, variant, seed):
     for m in cfg["modalities"]:
         key, option = RAW_INPUTS.get(m, (None, None))
         if option and model.get(option):
-            stores[key] = (
-                all_shards(PATHS["audio"])
-                if key == "wave"
-                else [PATHS["transcripts"].format(split=split) for split in SPLITS]
-            )
+            media = "audio" if key == "wave" else "transcripts"
+            stores[key] = media_shards(media, condition, splits)
         elif STORE_OF[m] not in set_stores(featset_kind(featset)):
             raise WorkflowError(
                 f"train.systems.{system} variant {variant} reads the {STORE_OF[m]} store of "
@@ -158,9 +157,7 @@ def run_stores(system, variant, seed):
                 "only; name the model's encoder of that modality or another feature set"
             )
         else:
-            stores[m] = all_shards(
-                PATHS["features"], featset=featset, modality=STORE_OF[m]
-            )
+            stores[m] = feature_shards(featset, STORE_OF[m], condition, splits)
     return stores
 
 
