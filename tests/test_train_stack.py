@@ -224,3 +224,21 @@ def test_cli_stacks(fake, members, tmp_path):
     assert main(argv) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["system"] == "late_fusion" and set(metrics["splits"]) == {"valid"}
+
+
+@pytest.mark.parametrize("fit_on", ["valid", "train"])
+def test_a_saved_late_fusion_run_reproduces_its_predictions(fake, members, tmp_path, fit_on):
+    """What `emibench predict` does under a robustness condition, on the clean inputs: the fold
+    regressors of model.pt give back the run's own predictions, valid ones cross-fitted."""
+    from emibench.train.stacking import stack_predict
+
+    _stack(fake, members, tmp_path, folds=3, fit_on=fit_on)
+    stores = {m: fake["stores"]["stage1"][m] for m in "VAT"}
+    splits = ("valid", "test")
+    ids, preds, present = stack_predict(
+        tmp_path, members, fake["manifest"], stores, splits, torch.device("cpu")
+    )
+    for split in splits:
+        saved = read_predictions(tmp_path / f"predictions_{split}.csv").loc[ids[split]]
+        np.testing.assert_allclose(np.clip(preds[split], 0, 1), saved.to_numpy(), atol=1e-6)
+    assert present.shape == (sum(len(v) for v in ids.values()), 3)

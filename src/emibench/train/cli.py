@@ -115,6 +115,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a fused run folder, its output folder and its members' output folders",
     )
     p.add_argument(
+        "--stack",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="RUN_DIR OUT_DIR GROUPS MEMBER_OUT",
+        help="a late-fusion run folder, its output folder, the store groups of its modalities "
+        "(comma-separated numbers) and its members' output folders",
+    )
+    p.add_argument(
         "--skip",
         nargs="+",
         action="append",
@@ -189,7 +198,8 @@ def run_stack(args: argparse.Namespace) -> int:
 
 
 def parse_predict_jobs(stores: list[list[str]], runs: list[list[str]]) -> list:
-    """``--stores`` groups and ``--run`` entries -> PredictJobs (each run's {key: paths})."""
+    """``--stores`` groups and ``--run`` entries (RUN_DIR OUT_DIR GROUP...) -> PredictJobs
+    (each run's {key: paths})."""
     from emibench.settings import ConfigError
     from emibench.train.predict import PredictJob
 
@@ -220,8 +230,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from emibench.settings import ConfigError
     from emibench.train.predict import predict_runs, skip_run
 
-    if not args.run and not args.fuse and not args.skip:
-        raise ConfigError("predict: nothing to do; give --run, --fuse or --skip")
+    if not (args.run or args.fuse or args.stack or args.skip):
+        raise ConfigError("predict: nothing to do; give --run, --fuse, --stack or --skip")
     for entry in args.skip:
         if len(entry) < 3:
             raise ConfigError(f"--skip {' '.join(entry)}: expected RUN_DIR OUT_DIR REASON...")
@@ -231,9 +241,18 @@ def run_predict(args: argparse.Namespace) -> int:
         if len(entry) < 3:
             raise ConfigError(f"--fuse {' '.join(entry)}: expected RUN_DIR OUT_DIR MEMBER_OUT...")
         fused.append((entry[0], entry[1], entry[2:]))
+    stacked = []
+    for entry in args.stack:
+        if len(entry) < 4:
+            raise ConfigError(
+                f"--stack {' '.join(entry)}: expected RUN_DIR OUT_DIR GROUPS MEMBER_OUT..."
+            )
+        job = parse_predict_jobs(args.stores, [entry[:2] + entry[2].split(",")])[0]
+        stacked.append((job, entry[3:]))
     results = predict_runs(
         parse_predict_jobs(args.stores, args.run),
         fused,
+        stacked,
         tuple(args.splits),
         args.manifest,
         args.test_labels or None,

@@ -164,6 +164,45 @@ def fuse_outputs(
     return metrics
 
 
+def predict_stacked(
+    run_dir: str | Path,
+    member_outs: list[str | Path],
+    stores: dict[str, list[str]],
+    out_dir: str | Path,
+    splits: tuple[str, ...],
+    manifest_path: str | Path,
+    test_labels_path: str | Path | None,
+    condition: str,
+    spec: object,
+    device: torch.device,
+) -> dict:
+    """A late-fusion run (``run_dir``) under the condition: its fold regressors on its members'
+    new predictions (``member_outs``) and the condition's modality presence (``stores``),
+    written to ``out_dir``. Returns metrics.json."""
+    from emibench.train.stacking import stack_predict
+
+    out_dir = Path(out_dir)
+    names = {k: read_metrics(run_dir)[k] for k in NAMES}
+    ids, preds, present = stack_predict(run_dir, member_outs, manifest_path, stores, splits, device)
+    manifest = read_manifest(manifest_path)
+    test_labels = read_test_labels(test_labels_path, split_ids(manifest, "test"))
+    scores: dict[str, dict] = {}
+    start = 0
+    for split in splits:
+        values = clip01(preds[split])
+        write_predictions(ids[split], values, predictions_path(out_dir, split))
+        labels = split_labels(manifest, split, test_labels)
+        rows = slice(start, start + len(ids[split]))
+        start += len(ids[split])
+        if labels is not None:
+            n_missing = {m: int((~present[rows, k]).sum()) for k, m in enumerate(stores)}
+            scores[split] = split_scores(labels, values) | {"n_missing": n_missing}
+    metrics = _condition_metrics(names, condition, spec, scores, run_dir)
+    metrics["members"] = [str(d) for d in member_outs]
+    write_metrics(metrics, out_dir)
+    return metrics
+
+
 def skip_run(
     run_dir: str | Path, out_dir: str | Path, condition: str, spec: object, reason: str
 ) -> dict:
@@ -188,6 +227,7 @@ class PredictJob:
 def predict_runs(
     jobs: list[PredictJob],
     fused: list[tuple[str, str, list[str]]],
+    stacked: list[tuple[PredictJob, list[str]]],
     splits: tuple[str, ...],
     manifest: str | Path,
     test_labels: str | Path | None,
@@ -195,7 +235,8 @@ def predict_runs(
     spec: object,
     device: torch.device,
 ) -> list[dict]:
-    """Every trained run of ``jobs``, then every fused run ``(run_dir, out_dir, member outs)``.
+    """Every trained run of ``jobs``, then every fused run ``(run_dir, out_dir, member outs)``,
+    then every late-fusion run ``(its job: folders and stores, member outs)``.
 
     Runs reading the same stores with the same ``max_steps`` and ``audio_rate`` share one load.
     Returns each output's metrics.json.
@@ -242,6 +283,29 @@ def predict_runs(
         results.append(metrics)
         log.info(
             "%s/%s seed %s under %s (mean of %d members): %s",
+            metrics["system"],
+            metrics["variant"],
+            metrics["seed"],
+            condition,
+            len(members),
+            _summary(metrics),
+        )
+    for job, members in stacked:
+        metrics = predict_stacked(
+            job.run_dir,
+            members,
+            job.stores,
+            job.out_dir,
+            splits,
+            manifest,
+            test_labels,
+            condition,
+            spec,
+            device,
+        )
+        results.append(metrics)
+        log.info(
+            "%s/%s seed %s under %s (late fusion of %d members): %s",
             metrics["system"],
             metrics["variant"],
             metrics["seed"],

@@ -190,11 +190,10 @@ def read_presence(stores: dict[str, list[str | Path]], ids: list[str]) -> np.nda
 
 
 def read_member_predictions(
-    member_dirs: list[str | Path], ids: list[str], seed: int
+    member_dirs: list[str | Path], ids: list[str], seed: int, splits: tuple[str, ...] = SPLITS
 ) -> tuple[np.ndarray, list[dict]]:
-    """(N, M, 6) predictions of every member run for ``ids`` (every split), and their metrics.json.
-
-    Every member must be a run of ``seed`` and predict every clip.
+    """(N, M, 6) predictions of every member run for ``ids`` (of ``splits``), and their
+    metrics.json. Every member must be a run of ``seed`` and predict every clip.
     """
     preds = np.zeros((len(ids), len(member_dirs), len(EMOTIONS)), np.float32)
     members = []
@@ -202,7 +201,7 @@ def read_member_predictions(
         metrics = read_metrics(run_dir)
         if int(metrics["seed"]) != seed:
             raise ValueError(f"{run_dir}: member of seed {metrics['seed']}, the run's is {seed}")
-        frames = [read_predictions(predictions_path(run_dir, split)) for split in SPLITS]
+        frames = [read_predictions(predictions_path(run_dir, split)) for split in splits]
         values = {i: row for frame in frames for i, row in zip(frame.index, frame.to_numpy())}
         lacking = [i for i in ids if i not in values]
         if lacking:
@@ -352,3 +351,57 @@ def stack_run(
     }
     write_metrics(metrics, out_dir)
     return metrics
+
+
+def stack_predict(
+    run_dir: str | Path,
+    member_dirs: list[str | Path],
+    manifest_path: str | Path,
+    stores: dict[str, list[str | Path]],
+    splits: tuple[str, ...],
+    device: torch.device,
+) -> tuple[dict[str, list[str]], dict[str, np.ndarray], np.ndarray]:
+    """A trained late-fusion run (``run_dir``) predicting ``splits`` from other member
+    predictions and stores (a robustness condition's), as it predicted them in training: a valid
+    clip by the fold regressor that never saw it (``fit_on: valid``), any other clip by the mean
+    of the fold regressors. Returns each split's clip ids and predictions, and the (N, K)
+    presence of the run's modalities over the clips of ``splits`` in order."""
+    saved = torch.load(Path(run_dir) / "model.pt", map_location="cpu", weights_only=False)
+    if saved.get("kind") != "late_fusion":
+        raise ValueError(f"{run_dir}/model.pt is not a late-fusion run")
+    stack = settings_from(StackSettings, saved["stack"], f"{run_dir}/model.pt stack")
+    seed = int(saved["seed"])
+    manifest = read_manifest(manifest_path)
+    ids = {split: split_ids(manifest, split) for split in splits}
+    every = [i for split in splits for i in ids[split]]
+    rows = {i: n for n, i in enumerate(every)}
+    preds, _ = read_member_predictions(member_dirs, every, seed, splits)
+    present = read_presence(stores, every)
+    targets = np.full((len(every), len(EMOTIONS)), np.nan, np.float32)
+    data = StackData(rows, preds, present, targets, ids)
+    models = []
+    for state in saved["state_dicts"]:
+        model = LateFusionRegressor(
+            tuple(saved["member_modalities"]),
+            saved["modalities"],
+            stack.head,
+            stack.hidden,
+            stack.dropout,
+            stack.modality_dropout,
+        )
+        model.load_state_dict(state)
+        models.append(model.to(device).eval())
+    out = {}
+    for split in splits:
+        if split == "valid" and stack.fit_on == "valid":
+            folds = _folds(ids["valid"], stack, np.random.default_rng(seed))
+            row = {i: n for n, i in enumerate(ids["valid"])}
+            out[split] = np.zeros((len(ids[split]), len(EMOTIONS)))
+            for model, (held, _, _) in zip(models, folds):
+                fold_pred, _ = predict(model, data.subset({"fold": held}), "fold", 4096, device)
+                out[split][[row[i] for i in held]] = fold_pred
+        else:
+            out[split] = sum(predict(m, data, split, 4096, device)[0] for m in models) / len(
+                models
+            )
+    return ids, out, present

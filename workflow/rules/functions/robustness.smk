@@ -115,9 +115,8 @@ def organiser_features(modality):
 
 
 def fused_members(system, variant):
-    """(system, variant) of every member of a fused system."""
-    members = run_config(system, variant)["fuse"]
-    return [m.split("/", 1) for m in members]
+    """(system, variant) of every member of a fused or late-fusion system."""
+    return [m.split("/", 1) for m in members(system, variant)]
 
 
 def not_evaluated(system, variant, condition):
@@ -126,7 +125,7 @@ def not_evaluated(system, variant, condition):
     from the clean videos, no condition can change them). A fused run needs every member.
     """
     cfg = run_config(system, variant)
-    if is_fusion(system):
+    if is_fusion(system) or is_stacked(system):
         reasons = [not_evaluated(*m, condition) for m in fused_members(system, variant)]
         return next((r for r in reasons if r), None)
     if cfg["features"] != "official":
@@ -144,10 +143,10 @@ def not_evaluated(system, variant, condition):
 
 def robust_runs():
     """(system, variant, seed) of every run a condition's predict job answers for: trained runs
-    first, then fused ones (late-fusion runs are not yet predicted under conditions)."""
+    first, then those built on them (fused, late fusion)."""
     return [
         (system, variant, seed)
-        for system in [*TRAINED, *FUSED]
+        for system in [*TRAINED, *FUSED, *STACKED]
         for variant, seed in runs(system)
     ]
 
@@ -172,41 +171,46 @@ def predict_outputs():
 
 
 def predict_plan(condition):
-    """(store groups {(key, paths): number}, --run entries, --fuse entries, --skip entries) of
-    the condition's predict job. A run's stores are run_stores() of train.smk under the
-    condition."""
+    """(store groups {(key, paths): number}, --run, --fuse, --stack and --skip entries) of the
+    condition's predict job. A run's stores are run_stores() of train.smk under the condition.
+    """
     groups = {}
-    trained, fused, skipped = [], [], []
+    trained, fused, stacked, skipped = [], [], [], []
     for system, variant, seed in robust_runs():
         run_dir = PATHS["run_dir"].format(system=system, variant=variant, seed=seed)
         out_dir = condition_dir(system, variant, seed, condition)
         reason = not_evaluated(system, variant, condition)
         if reason:
             skipped.append([run_dir, out_dir, shlex.quote(reason)])
-        elif is_fusion(system):
-            members = [
-                condition_dir(*m, seed, condition)
-                for m in fused_members(system, variant)
-            ]
-            fused.append([run_dir, out_dir, *members])
+            continue
+        member_outs = (
+            [condition_dir(*m, seed, condition) for m in fused_members(system, variant)]
+            if is_fusion(system) or is_stacked(system)
+            else []
+        )
+        if is_fusion(system):
+            fused.append([run_dir, out_dir, *member_outs])
+            continue
+        stores = run_stores(system, variant, seed, condition, ROBUST_SPLITS)
+        numbers = [
+            str(groups.setdefault((key, tuple(paths)), len(groups)))
+            for key, paths in stores.items()
+        ]
+        if is_stacked(system):
+            stacked.append([run_dir, out_dir, ",".join(numbers), *member_outs])
         else:
-            stores = run_stores(system, variant, seed, condition, ROBUST_SPLITS)
-            numbers = [
-                groups.setdefault((key, tuple(paths)), len(groups))
-                for key, paths in stores.items()
-            ]
-            trained.append([run_dir, out_dir, *map(str, numbers)])
-    return groups, trained, fused, skipped
+            trained.append([run_dir, out_dir, *numbers])
+    return groups, trained, fused, stacked, skipped
 
 
 def predict_inputs(wildcards):
     """Input function of a condition's predict job: the manifest, every evaluated run's
     model.pt and metrics.json (metrics.json of fused and skipped runs) and every store they
     read."""
-    groups, trained, fused, skipped = predict_plan(wildcards.condition)
+    groups, trained, fused, stacked, skipped = predict_plan(wildcards.condition)
     runs_in = [
         os.path.join(entry[0], name)
-        for entry in trained
+        for entry in trained + stacked
         for name in ("model.pt", "metrics.json")
     ]
     runs_in += [os.path.join(entry[0], "metrics.json") for entry in fused + skipped]
@@ -218,15 +222,16 @@ def predict_inputs(wildcards):
 
 
 def predict_options(wildcards):
-    """``--stores N KEY paths`` per group, ``--run RUN OUT N...``, ``--fuse RUN OUT MEMBERS``
-    and ``--skip RUN OUT REASON``."""
-    groups, trained, fused, skipped = predict_plan(wildcards.condition)
+    """``--stores N KEY paths`` per group, ``--run RUN OUT N...``, ``--fuse RUN OUT MEMBERS``,
+    ``--stack RUN OUT N,N MEMBERS`` and ``--skip RUN OUT REASON``."""
+    groups, trained, fused, stacked, skipped = predict_plan(wildcards.condition)
     words = [
         f"--stores {number} {key} {' '.join(paths)}"
         for (key, paths), number in groups.items()
     ]
     words += [f"--run {' '.join(entry)}" for entry in trained]
     words += [f"--fuse {' '.join(entry)}" for entry in fused]
+    words += [f"--stack {' '.join(entry)}" for entry in stacked]
     words += [f"--skip {' '.join(entry)}" for entry in skipped]
     return " ".join(words)
 
