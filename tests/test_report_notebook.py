@@ -118,3 +118,42 @@ def test_report_html_holds_tables_and_embedded_images(report):
     assert "Robustness" in html and "drop +0.4" in html and "noise0db" in html
     assert "torch" in html and "Traceback" not in html
     assert 'src="http' not in html  # standalone: no CDN script
+
+
+def test_the_workflow_passes_the_parameters_the_notebook_declares_and_this_test_uses():
+    """The parameters above are written by hand; the workflow's own report command (from a dry
+    run of the default config) and the notebook's parameters cell must name the same ones."""
+    import ast
+    import shlex
+
+    from workflow_commands import dry_run_commands
+
+    command = next(c for c in dry_run_commands() if c.startswith("emibench report "))
+    words = shlex.split(command)
+    workflow = {words[k + 1] for k, word in enumerate(words) if word == "-p"}
+    notebook = json.loads((REPO / "workflow/notebooks/report.ipynb").read_text())
+    cell = next(c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", []))
+    declared = {
+        target.id
+        for node in ast.parse("".join(cell["source"])).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+    }
+    used = {"robustness", "dataset", "results_dir", "results_table", "metrics", "table1_md"}
+    used |= {"data_report", "tables", "figures", "config"}
+    assert workflow == declared == used
+
+
+def test_every_figure_is_embedded_as_drawn(report):
+    """Each figure file is a real plot (not blank) and the HTML embeds exactly its bytes."""
+    import base64
+
+    import matplotlib.image as mpimg
+
+    out, figures = report
+    html = (out / "report.html").read_text()
+    for name, path in figures.items():
+        image = mpimg.imread(path)
+        assert image.shape[0] > 200 and image.shape[1] > 200, name
+        assert image[..., :3].std() > 0.01, f"{name} is blank"
+        assert base64.b64encode(path.read_bytes()).decode() in html, f"{name} not embedded"

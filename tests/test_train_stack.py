@@ -242,3 +242,17 @@ def test_a_saved_late_fusion_run_reproduces_its_predictions(fake, members, tmp_p
         saved = read_predictions(tmp_path / f"predictions_{split}.csv").loc[ids[split]]
         np.testing.assert_allclose(np.clip(preds[split], 0, 1), saved.to_numpy(), atol=1e-6)
     assert present.shape == (sum(len(v) for v in ids.values()), 3)
+
+
+def test_a_small_valid_split_gets_fewer_folds_and_a_tiny_one_an_error():
+    from emibench.train.stacking import StackSettings, _folds
+
+    settings = StackSettings(members=("a/x", "b/y"), folds=5)
+    rng = np.random.default_rng(0)
+    folds = list(_folds([f"{i:05d}" for i in range(6)], settings, rng))
+    assert len(folds) == 3 and sorted(i for held, _, _ in folds for i in held) == [
+        f"{i:05d}" for i in range(6)
+    ]
+    assert all(learn and stop for _, learn, stop in folds)
+    with pytest.raises(ValueError, match="at least 4"):
+        list(_folds(["00000", "00001", "00002"], settings, rng))

@@ -14,7 +14,7 @@ start=$SECONDS
 
 emibench make-rehearsal-models "$HF_HOME"
 [ -f "$work/root/train_split.csv" ] || emibench make-fake-root "$work/root" \
-  --settings '{"clips": {"train": 4, "valid": 2, "test": 2}}'
+  --settings '{"clips": {"train": 4, "valid": 4, "test": 2}}'
 cat > "$work/root.yaml" <<YAML
 dataset:
   root: $work/root

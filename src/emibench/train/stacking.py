@@ -214,14 +214,26 @@ def read_member_predictions(
 
 
 def _folds(valid_ids: list[str], settings: StackSettings, rng: np.random.Generator):
-    """(fold clips, training clips, early-stopping clips) of each cross-fitting fold."""
-    if len(valid_ids) < 2 * settings.folds:
+    """(fold clips, training clips, early-stopping clips) of each cross-fitting fold.
+
+    A valid split of fewer than ``2 * folds`` clips gets ``len // 2`` folds (at least 2, a
+    warning in the log); fewer than 4 clips cannot be cross-fitted (an error).
+    """
+    folds = min(settings.folds, len(valid_ids) // 2)
+    if folds < 2:
         raise ValueError(
-            f"stack fit_on valid: {len(valid_ids)} valid clips are too few for "
-            f"{settings.folds} folds"
+            f"stack fit_on valid: {len(valid_ids)} valid clips are too few to cross-fit "
+            "(at least 4); use fit_on: train"
+        )
+    if folds < settings.folds:
+        log.warning(
+            "stack fit_on valid: %d valid clips, %d folds instead of %d",
+            len(valid_ids),
+            folds,
+            settings.folds,
         )
     order = [valid_ids[k] for k in rng.permutation(len(valid_ids))]
-    for fold in np.array_split(np.arange(len(order)), settings.folds):
+    for fold in np.array_split(np.arange(len(order)), folds):
         held = {order[k] for k in fold}
         rest = [i for i in order if i not in held]
         n_stop = max(1, round(settings.holdout * len(rest)))
