@@ -29,16 +29,6 @@ from features_fakes import SR, WORDS, clip_class, tiny_models, write_shard
 SPLITS = {"train": 32, "valid": 16, "test": 8}
 
 
-@pytest.fixture(autouse=True)
-def _restore_determinism():
-    before = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-    )
-    yield
-    torch.use_deterministic_algorithms(before[0], warn_only=before[1])
-
-
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     return tiny_models(tmp_path_factory.getbasetemp())

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from emibench.cli import main
 from emibench.data.store import SequenceReader, SequenceWriter
@@ -49,16 +48,6 @@ RUNS = (
     ("w2v_linear", "A", "A", {"name": "w2v_linear"}, {"standardize": False, "ema_decay": 0.0}),
 )
 SPLITS = ("valid", "test")
-
-
-@pytest.fixture(autouse=True)
-def _restore_determinism():
-    before = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-    )
-    yield
-    torch.use_deterministic_algorithms(before[0], warn_only=before[1])
 
 
 def _split_paths(paths: list[Path], splits=SPLITS) -> list[str]:

@@ -35,17 +35,6 @@ DSCMN = {
 TRAIN = {"epochs": 8, "batch_size": 16, "lr": 0.005, "patience": 8, "ema_decay": 0.99}
 
 
-@pytest.fixture(autouse=True)
-def _restore_determinism():
-    """train_run switches torch to deterministic algorithms; leave other tests as they were."""
-    before = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-    )
-    yield
-    torch.use_deterministic_algorithms(before[0], warn_only=before[1])
-
-
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory):
     root = tmp_path_factory.mktemp("fake")

@@ -28,16 +28,6 @@ TRAIN = {"epochs": 12, "batch_size": 16, "lr": 0.01, "patience": 12, "ema_decay"
 STACK_TRAIN = {"epochs": 100, "batch_size": 16, "lr": 0.03, "patience": 15, "ema_decay": 0.0}
 
 
-@pytest.fixture(autouse=True)
-def _restore_determinism():
-    before = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-    )
-    yield
-    torch.use_deterministic_algorithms(before[0], warn_only=before[1])
-
-
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory):
     root = tmp_path_factory.mktemp("fake")

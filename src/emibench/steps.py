@@ -50,6 +50,18 @@ def add_seed_runs(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_members_option(parser: argparse.ArgumentParser) -> None:
+    """``--members SEED RUN_DIR...``, once per seed: the member runs a fused or stacked run reads."""
+    parser.add_argument(
+        "--members",
+        nargs="+",
+        action="append",
+        required=True,
+        metavar="SEED RUN_DIR",
+        help="a seed's member run folders: --members 0 runs/a/V/seed0 ...; once per seed",
+    )
+
+
 def seed_runs(args: argparse.Namespace) -> list[tuple[int, str]]:
     """(seed, run folder) pairs of ``--seeds`` and ``--out-dirs``."""
     if len(args.seeds) != len(args.out_dirs):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from emibench.steps import add_seed_runs, seed_groups, seed_runs
+from emibench.steps import add_members_option, add_seed_runs, seed_groups, seed_runs
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--system", required=True, help="system name for metrics.json")
     p.add_argument("--variant", required=True, help="variant name for metrics.json")
     add_seed_runs(p)
-    p.add_argument(
-        "--members",
-        nargs="+",
-        action="append",
-        required=True,
-        metavar="SEED RUN_DIR",
-        help="a seed's member run folders: --members 0 runs/a/V/seed0 runs/b/A/seed0; once per seed",
-    )
+    add_members_option(p)
     p.add_argument(
         "--features", required=True, help="feature set of the members (official, frozen, stage1)"
     )

@@ -38,7 +38,8 @@ WEIGHTS = ("beta_v", "beta_a", "beta_t")
 DPI = 110
 
 
-def _save(fig: plt.Figure, path: str | Path) -> None:
+def save(fig: plt.Figure, path: str | Path) -> None:
+    """Write a figure as PNG (its folder made) and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
@@ -93,7 +94,7 @@ def per_emotion(
     )
     ax.axhline(0, color="grey", lw=0.8)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    _save(fig, path)
+    save(fig, path)
 
 
 def modality_ablation(
@@ -161,7 +162,7 @@ def modality_ablation(
         "Modality ablation: mean over seeds, 95% bootstrap interval over clips, seeds (dots)",
         y=1.02,
     )
-    _save(fig, path)
+    save(fig, path)
 
 
 def best_row(results: pd.DataFrame, spec: TableSpec, split: str):
@@ -210,7 +211,7 @@ def scatter(
     for ax in axes[:, 0]:
         ax.set_ylabel("predicted (seed average)")
     fig.suptitle(f"{row.label}: predicted vs true on {split} ({len(y)} clips)")
-    _save(fig, path)
+    save(fig, path)
 
 
 RECALL_CURVES = ["valid_recall_at_1", "valid_recall_at_5", "test_recall_at_1", "test_recall_at_5"]
@@ -271,7 +272,7 @@ def stage1_curves(logs: list[str | Path], path) -> None:
     axes[1].set(ylabel="recall", title="Stage I retrieval (media -> text)", ylim=(0, None))
     sns.lineplot(data=data, x="epoch", y="lr", hue="pair", marker="o", ax=axes[2])
     axes[2].set(yscale="log", ylabel="learning rate", title="SGDR schedule")
-    _save(fig, path)
+    save(fig, path)
 
 
 def _audio_group(frame: pd.DataFrame, bins: list[float]) -> tuple[pd.Series, list[str]]:
@@ -368,7 +369,7 @@ def fusion_weights(
     fig.suptitle(
         f"{system} {variant}: mean fusion weights over clips ({split}; 95% interval)", y=1.02
     )
-    _save(fig, path)
+    save(fig, path)
 
 
 def _rows(table: pd.DataFrame, ids: pd.Index, source) -> pd.DataFrame:

@@ -21,18 +21,11 @@ import seaborn as sns
 
 from emibench.data.tables import read_table
 from emibench.evaluate.run_files import FUSION_COLUMNS
+from emibench.report.figures import save
 from emibench.report.robustness import CLEAN, ORACLE_KEY
 from emibench.robustness.spec import Condition
 
 FIGURES = ("robustness", "robustness_weights")
-DPI = 110
-
-
-def _save(fig: plt.Figure, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
 
 
 def single_op(conditions: dict[str, Condition], op: str) -> dict[str, Condition]:
@@ -141,7 +134,7 @@ def degradation(
     fig.suptitle(
         f"Robustness on {split}: mean over seeds, 95% bootstrap interval over clips", y=1.02
     )
-    _save(fig, path)
+    save(fig, path)
 
 
 def weights(weights_csv: str | Path, path, split: str | None = None) -> None:
@@ -151,7 +144,7 @@ def weights(weights_csv: str | Path, path, split: str | None = None) -> None:
     if table.empty:
         ax.text(0.5, 0.5, "no fusion weights", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
-        _save(fig, path)
+        save(fig, path)
         return
     split = pick_split(table, split)
     table = table[table["split"] == split]
@@ -168,4 +161,4 @@ def weights(weights_csv: str | Path, path, split: str | None = None) -> None:
     )
     ax.tick_params(axis="x", rotation=30)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    _save(fig, path)
+    save(fig, path)

@@ -6,7 +6,14 @@ import argparse
 import logging
 
 from emibench.settings import ConfigError
-from emibench.steps import add_compute_options, add_seed_runs, json_arg, seed_groups, seed_runs
+from emibench.steps import (
+    add_compute_options,
+    add_members_option,
+    add_seed_runs,
+    json_arg,
+    seed_groups,
+    seed_runs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "by a regressor that saw it), and write a run folder like `emibench train` does.",
     )
     _run_arguments(p, "stack")
-    p.add_argument(
-        "--members",
-        nargs="+",
-        action="append",
-        required=True,
-        metavar="SEED RUN_DIR",
-        help="a seed's member run folders: --members 0 runs/a/V/seed0 ...; once per seed",
-    )
+    add_members_option(p)
     p.set_defaults(func=run_stack)
 
     p = sub.add_parser(

@@ -92,6 +92,22 @@ def _standardize(data: RunData, run: SavedRun) -> None:
         feat.load_state(state)
 
 
+def _write_member_outcome(
+    names: dict,
+    condition: str,
+    spec: object,
+    scores: dict,
+    run_dir: str | Path,
+    member_outs: list[str | Path],
+    out_dir: str | Path,
+) -> dict:
+    """metrics.json of a run built on member runs (fused, late fusion) under the condition."""
+    metrics = _condition_metrics(names, condition, spec, scores, run_dir)
+    metrics["members"] = [str(d) for d in member_outs]
+    write_metrics(metrics, out_dir)
+    return metrics
+
+
 def _condition_metrics(names: dict, condition: str, spec: object, splits: dict, source) -> dict:
     return {
         **names,
@@ -158,10 +174,7 @@ def fuse_outputs(
             for m in members:
                 n_missing.update(m["splits"].get(split, {}).get("n_missing", {}))
             scores[split] = split_scores(labels, preds) | {"n_missing": n_missing}
-    metrics = _condition_metrics(names, condition, spec, scores, run_dir)
-    metrics["members"] = [str(d) for d in member_outs]
-    write_metrics(metrics, out_dir)
-    return metrics
+    return _write_member_outcome(names, condition, spec, scores, run_dir, member_outs, out_dir)
 
 
 def predict_stacked(
@@ -197,10 +210,7 @@ def predict_stacked(
         if labels is not None:
             n_missing = {m: int((~present[rows, k]).sum()) for k, m in enumerate(stores)}
             scores[split] = split_scores(labels, values) | {"n_missing": n_missing}
-    metrics = _condition_metrics(names, condition, spec, scores, run_dir)
-    metrics["members"] = [str(d) for d in member_outs]
-    write_metrics(metrics, out_dir)
-    return metrics
+    return _write_member_outcome(names, condition, spec, scores, run_dir, member_outs, out_dir)
 
 
 def skip_run(

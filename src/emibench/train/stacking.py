@@ -52,7 +52,7 @@ from emibench.models.inputs import MODALITY_NAMES, parse_modalities
 from emibench.models.late_fusion import HEADS, LateFusionRegressor, MemberBatch
 from emibench.settings import ConfigError, settings_from
 from emibench.train.seed import seed_everything
-from emibench.train.trainer import FEATURE_SETS, TrainConfig, fit, predict
+from emibench.train.trainer import TrainConfig, check_run_config, fit, predict
 
 log = logging.getLogger(__name__)
 
@@ -101,24 +101,12 @@ class StackSpec:
     @classmethod
     def from_config(cls, system: str, variant: str, seed: int, config: dict) -> StackSpec:
         """From the resolved run config ``{features, modalities, stack, train}``."""
-        where = f"run config of {system}/{variant}"
-        unknown = sorted(set(config) - {"features", "modalities", "stack", "train"})
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {unknown}")
-        for key in ("features", "modalities", "stack"):
-            if key not in config:
-                raise ConfigError(f"{where}: missing key {key!r}")
-        if config["features"] not in FEATURE_SETS:
-            raise ConfigError(f"{where}: features {config['features']!r} not in {FEATURE_SETS}")
-        parse_modalities(config["modalities"])
+        train = check_run_config(system, variant, config, "stack")
+        stack = settings_from(
+            StackSettings, config["stack"], f"run config of {system}/{variant}: stack"
+        )
         return cls(
-            system,
-            variant,
-            int(seed),
-            config["features"],
-            config["modalities"],
-            settings_from(StackSettings, config["stack"], f"{where}: stack"),
-            settings_from(TrainConfig, config.get("train", {}), f"{where}: train"),
+            system, variant, int(seed), config["features"], config["modalities"], stack, train
         )
 
 
@@ -413,7 +401,5 @@ def stack_predict(
                 fold_pred, _ = predict(model, data.subset({"fold": held}), "fold", 4096, device)
                 out[split][[row[i] for i in held]] = fold_pred
         else:
-            out[split] = sum(predict(m, data, split, 4096, device)[0] for m in models) / len(
-                models
-            )
+            out[split] = sum(predict(m, data, split, 4096, device)[0] for m in models) / len(models)
     return ids, out, present

@@ -119,16 +119,7 @@ class RunSpec:
     @classmethod
     def from_config(cls, system: str, variant: str, seed: int, config: dict) -> RunSpec:
         """From the resolved run config ``{features, modalities, model, train}``."""
-        where = f"run config of {system}/{variant}"
-        unknown = sorted(set(config) - {"features", "modalities", "model", "train"})
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {unknown}")
-        for key in ("features", "modalities", "model"):
-            if key not in config:
-                raise ConfigError(f"{where}: missing key {key!r}")
-        if config["features"] not in FEATURE_SETS:
-            raise ConfigError(f"{where}: features {config['features']!r} not in {FEATURE_SETS}")
-        parse_modalities(config["modalities"])
+        train = check_run_config(system, variant, config, "model")
         return cls(
             system,
             variant,
@@ -136,8 +127,25 @@ class RunSpec:
             config["features"],
             config["modalities"],
             dict(config["model"]),
-            settings_from(TrainConfig, config.get("train", {}), f"{where}: train"),
+            train,
         )
+
+
+def check_run_config(system: str, variant: str, config: dict, own: str) -> TrainConfig:
+    """Check a resolved run config ``{features, modalities, <own>, train}`` (``own``: ``model``
+    of a trained system, ``stack`` of a late-fusion one); returns its training settings. Errors
+    name the system, variant and key."""
+    where = f"run config of {system}/{variant}"
+    unknown = sorted(set(config) - {"features", "modalities", own, "train"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}")
+    for key in ("features", "modalities", own):
+        if key not in config:
+            raise ConfigError(f"{where}: missing key {key!r}")
+    if config["features"] not in FEATURE_SETS:
+        raise ConfigError(f"{where}: features {config['features']!r} not in {FEATURE_SETS}")
+    parse_modalities(config["modalities"])
+    return settings_from(TrainConfig, config.get("train", {}), f"{where}: train")
 
 
 @dataclass
