@@ -5,8 +5,9 @@ excluded) is built through the model registry at that config's sizes, with its d
 and timed on random padded batches: forward, MSE loss, backward, gradient clipping and an AdamW
 step, the trainer's inner loop. Feature widths: the config's ``stage1.proj_dim`` for systems on
 the ``stage1`` feature set, ``--official-dims`` for those on ``official`` features (the organisers'
-ViT and Wav2Vec2 widths by default). Clip lengths are drawn from ``--clip-seconds`` at the 5 Hz
-visual base (audio on the same base), transcripts from ``--tokens``.
+ViT and Wav2Vec2 widths by default). Clip lengths are drawn from ``--clip-seconds``: visual steps
+at 5 Hz, audio steps at 5 Hz or, for a system with ``train.audio_rate: native``, at Wav2Vec2's
+50 Hz, both capped at the system's ``max_steps``; transcripts from ``--tokens``.
 
 Figures: clips/s and ms per step, per device and precision (bf16 autocast on CUDA), with the batch
 size and parameter count. Nothing is asserted.
@@ -28,6 +29,7 @@ from emibench.bench.machine import measure
 log = logging.getLogger(__name__)
 
 FEATURE_RATE_HZ = 5.0
+NATIVE_AUDIO_HZ = 50.0  # Wav2Vec2's frames, read by systems with train.audio_rate: native
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -117,7 +119,8 @@ def trained_systems(config: dict, official: dict[str, int]) -> list[tuple[str, d
             continue
         featset = system.get("features", "stage1")
         dims = {m: proj for m in "VAT"} if featset == "stage1" else dict(official)
-        batch = int(system.get("train", {}).get("batch_size", defaults.get("batch_size", 16)))
+        settings = {**defaults, **system.get("train", {})}
+        batch = int(settings.get("batch_size", 16))
         out.append(
             (
                 name,
@@ -126,6 +129,10 @@ def trained_systems(config: dict, official: dict[str, int]) -> list[tuple[str, d
                     "modalities": system.get("modalities", "VAT"),
                     "dims": dims,
                     "batch_size": batch,
+                    "audio_hz": NATIVE_AUDIO_HZ
+                    if settings.get("audio_rate") == "native"
+                    else FEATURE_RATE_HZ,
+                    "max_steps": int(settings.get("max_steps", 0)),
                 },
             )
         )
@@ -133,12 +140,20 @@ def trained_systems(config: dict, official: dict[str, int]) -> list[tuple[str, d
 
 
 def random_lengths(
-    rng: np.random.Generator, batch: int, seconds: tuple[float, float], tokens: int
+    rng: np.random.Generator,
+    batch: int,
+    seconds: tuple[float, float],
+    tokens: int,
+    audio_hz: float = FEATURE_RATE_HZ,
+    max_steps: int = 0,
 ) -> dict[str, list[int]]:
-    steps = [max(1, round(rng.uniform(*seconds) * FEATURE_RATE_HZ)) for _ in range(batch)]
+    """Steps per clip: visual at 5 Hz, audio at ``audio_hz``, both capped at ``max_steps`` (> 0)
+    as the trainer does; text tokens."""
+    durations = rng.uniform(*seconds, size=batch)
+    cap = (lambda n: min(n, max_steps)) if max_steps > 0 else (lambda n: n)
     return {
-        "V": steps,
-        "A": list(steps),
+        "V": [cap(max(1, round(d * FEATURE_RATE_HZ))) for d in durations],
+        "A": [cap(max(1, round(d * audio_hz))) for d in durations],
         "T": [int(rng.integers(max(1, tokens // 3), tokens + 1)) for _ in range(batch)],
     }
 
@@ -162,7 +177,12 @@ def bench_system(
             {
                 m: v
                 for m, v in random_lengths(
-                    rng, spec["batch_size"], args.clip_seconds, args.tokens
+                    rng,
+                    spec["batch_size"],
+                    args.clip_seconds,
+                    args.tokens,
+                    spec["audio_hz"],
+                    spec["max_steps"],
                 ).items()
                 if m in spec["modalities"]
             },
@@ -220,7 +240,8 @@ def run(args: argparse.Namespace) -> int:
                 figures.append(fig)
     print(f"# emibench bench train on {describe_machine()}, {args.threads} CPU thread(s)")
     print(
-        f"# clips {args.clip_seconds[0]:g}-{args.clip_seconds[1]:g} s at {FEATURE_RATE_HZ:g} Hz, "
+        f"# clips {args.clip_seconds[0]:g}-{args.clip_seconds[1]:g} s, visual at "
+        f"{FEATURE_RATE_HZ:g} Hz, audio at {NATIVE_AUDIO_HZ:g} Hz where a system reads it native, "
         f"up to {args.tokens} tokens; official dims {args.official_dims}; "
         f"{time.perf_counter() - start:.0f} s"
     )
