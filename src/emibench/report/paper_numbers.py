@@ -75,6 +75,8 @@ PAPER_NUMBERS: dict[str, PaperNumber] = {
 PAPER_TAGS: dict[str, str] = {
     "v1": "the method of arXiv v1, whose Tables 2 and 3 this reproduces",
     "v3": "the final system of arXiv v3",
+    "ABAW10": "the 10th ABAW EMI write-up of that system (each source in paper_numbers.py)",
+    "ABAW8": "the 8th ABAW EMI write-up of that system (each source in paper_numbers.py)",
 }
 
 # v1 Table 1: the Hume-Vidmimic2 partitions (duration h:mm:ss, clips)
