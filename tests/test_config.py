@@ -1,4 +1,4 @@
-"""A bad config fails before any job runs, naming the key; both shipped configs validate."""
+"""A bad config fails before any job runs, naming the key; the shipped configs and test overlays validate."""
 
 import subprocess
 from pathlib import Path
@@ -74,3 +74,14 @@ def test_real_config_dry_runs_on_a_fake_root(tmp_path):
         write(tmp_path, "root.yaml", {"dataset": {"root": str(root)}}),
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "overlays",
+    [("tests/e2e.yaml",), ("tests/e2e.yaml", "tests/cluster/gpu.yaml")],
+    ids=["e2e", "e2e+slurm-gpu"],
+)
+def test_test_overlays_dry_run(tmp_path, overlays):
+    """The overlays that the e2e, DVC and SLURM tests lay over the demo validate and plan."""
+    result = dry_run(tmp_path, REPO / "config/config.yaml", *(REPO / o for o in overlays))
+    assert result.returncode == 0, result.stderr + result.stdout
