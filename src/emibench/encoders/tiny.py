@@ -117,14 +117,27 @@ def make_tiny_clip(out_dir: str | Path, spec: Mapping[str, Any], seed: int = 0) 
     return out
 
 
+def save_wav2vec2(model, out_dir: str | Path) -> Path:
+    """Write a Wav2Vec2 model with the 16 kHz feature extractor of the published checkpoints."""
+    from transformers import Wav2Vec2FeatureExtractor
+
+    from emibench.encoders import published
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    Wav2Vec2FeatureExtractor(**published.WAV2VEC2_FEATURE_EXTRACTOR).save_pretrained(out)
+    return out
+
+
 def make_tiny_wav2vec2(out_dir: str | Path, spec: Mapping[str, Any], seed: int = 0) -> Path:
     """Write a tiny Wav2Vec2 and its feature extractor.
 
-    The architecture is wav2vec2-base's (the paper's audio encoder) at a smaller width: the standard
-    kernels and strides (320-sample hop, 50 frames/s), group norm in the first convolution, post-norm
-    transformer layers.
+    The architecture is wav2vec2-base's at a smaller width (the rehearsal builds the paper's
+    wav2vec2-large-lv60 at full size): the standard kernels and strides (320-sample hop, 50
+    frames/s), group norm in the first convolution, post-norm transformer layers.
     """
-    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
 
     hidden, conv = int(spec["hidden_size"]), int(spec["conv_dim"])
     config = Wav2Vec2Config(
@@ -141,17 +154,7 @@ def make_tiny_wav2vec2(out_dir: str | Path, spec: Mapping[str, Any], seed: int =
     )
     torch.manual_seed(seed)
     model = Wav2Vec2Model(config)
-    extractor = Wav2Vec2FeatureExtractor(
-        feature_size=1,
-        sampling_rate=16000,
-        padding_value=0.0,
-        do_normalize=True,
-        return_attention_mask=True,
-    )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    extractor.save_pretrained(out)
+    out = save_wav2vec2(model, out_dir)
     log.info("tiny Wav2Vec2 (%d parameters) -> %s", sum(p.numel() for p in model.parameters()), out)
     return out
 
@@ -163,7 +166,7 @@ def make_tiny_wav2vec2_emotion(out_dir: str | Path, spec: Mapping[str, Any], see
     (50 frames/s), layer norm in every convolution, pre-norm (stable layer norm) transformer
     layers; the head maps each frame to arousal, dominance and valence.
     """
-    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor
+    from transformers import Wav2Vec2Config
 
     from emibench.encoders.audio_emotion import (
         EMOTION_LABELS,
@@ -191,17 +194,7 @@ def make_tiny_wav2vec2_emotion(out_dir: str | Path, spec: Mapping[str, Any], see
     )
     torch.manual_seed(seed)
     model = Wav2Vec2EmotionModel(config)
-    extractor = Wav2Vec2FeatureExtractor(
-        feature_size=1,
-        sampling_rate=16000,
-        padding_value=0.0,
-        do_normalize=True,
-        return_attention_mask=True,
-    )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    extractor.save_pretrained(out)
+    out = save_wav2vec2(model, out_dir)
     saved = json.loads((out / "config.json").read_text())
     saved["architectures"] = [PUBLISHED_ARCHITECTURE]
     (out / "config.json").write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")

@@ -11,6 +11,7 @@ with every parameter, JSON), ``robustness_seed``, ``clean_store``, ``split`` and
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,26 @@ from emibench.robustness.spec import Condition
 log = logging.getLogger(__name__)
 
 
-def _entry(group: h5py.Group) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, Any]]:
-    """``(data, extras, attrs)`` of one clip group; ``attrs`` without ``missing``/``reason``."""
-    extras = {name: group[name][()] for name in group if name != DATA}
-    attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in group.attrs.items()}
-    return group[DATA][()], extras, attrs
+def _present_clips(
+    source: h5py.File, store: SequenceWriter, condition: Condition, report: ShardReport, empty: str
+) -> Iterator[tuple[str, np.ndarray, dict[str, np.ndarray], dict[str, Any]]]:
+    """``(clip_id, data, extras, attrs)`` of each clip with data; ``attrs`` (the clean store's
+    ``reason`` included, ``missing`` left out) name the condition.
+
+    A clip missing in the clean store, or empty (``empty`` says of what), is written as missing
+    and reported, and not yielded.
+    """
+    for clip_id in tqdm(sorted(source), desc=report.what, unit="clip", mininterval=1.0):
+        group = source[clip_id]
+        data = group[DATA][()]
+        extras = {name: group[name][()] for name in group if name != DATA}
+        attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in group.attrs.items()}
+        attrs.update(condition=condition.name, reason=attrs.get("reason", ""))
+        if attrs.pop("missing", False) or len(data) == 0:
+            store.write(clip_id, data, extras, missing=True, **attrs)
+            report.miss(clip_id, attrs.get("reason") or empty, "missing_in_clean_store")
+            continue
+        yield clip_id, data, extras, attrs
 
 
 def _store_attrs(
@@ -79,14 +95,9 @@ def corrupt_frames(
         h5py.File(src, "r") as source,
         SequenceWriter(out, **_store_attrs(source, condition, seed, src, split, shard)) as store,
     ):
-        for clip_id in tqdm(sorted(source), desc=report.what, unit="clip", mininterval=1.0):
-            data, extras, attrs = _entry(source[clip_id])
-            missing, reason = bool(attrs.pop("missing", False)), str(attrs.pop("reason", ""))
-            attrs["condition"] = condition.name
-            if missing or len(data) == 0:
-                store.write(clip_id, data, extras, missing=missing, reason=reason, **attrs)
-                report.miss(clip_id, reason or "no frames", "missing_in_clean_store")
-                continue
+        for clip_id, data, extras, attrs in _present_clips(
+            source, store, condition, report, "no frames"
+        ):
             for op in condition.vision_ops:
                 rng = clip_rng(seed, condition.name, clip_id, op.index)
                 if op.name == "drop_frames":
@@ -105,10 +116,11 @@ def corrupt_frames(
                 report.totals.update({k: v for k, v in info.items() if k.endswith("_frames")})
             if len(data) == 0:
                 why = _removed(condition, "all frames dropped")
+                attrs.pop("reason")
                 store.write_missing(clip_id, data.shape[1:], np.uint8, why, **attrs)
                 _count_removed(report, "all_frames_dropped")
                 continue
-            store.write(clip_id, data, extras, reason=reason, **attrs)
+            store.write(clip_id, data, extras, **attrs)
             report.ok()
     return report
 
@@ -152,17 +164,13 @@ def corrupt_audio(
         noise = condition.op("noise")
         pools = _babble_pools(source, default_rate) if noise else {}
         snrs = []
-        for clip_id in tqdm(sorted(source), desc=report.what, unit="clip", mininterval=1.0):
-            wave, extras, attrs = _entry(source[clip_id])
-            missing, reason = bool(attrs.pop("missing", False)), str(attrs.pop("reason", ""))
-            attrs["condition"] = condition.name
-            if missing or len(wave) == 0:
-                store.write(clip_id, wave, extras, missing=missing, reason=reason, **attrs)
-                report.miss(clip_id, reason or "no samples", "missing_in_clean_store")
-                continue
+        for clip_id, wave, extras, attrs in _present_clips(
+            source, store, condition, report, "no samples"
+        ):
             if condition.op("remove_audio"):
                 why = _removed(condition, "removed")
                 attrs.update(source="none", removed=True)
+                attrs.pop("reason")
                 store.write_missing(clip_id, (), np.float32, why, **attrs)
                 _count_removed(report, "removed")
                 continue
@@ -178,7 +186,7 @@ def corrupt_audio(
                 report.ok(info.get("noise_note", "").replace(" ", "_"))
             else:
                 report.ok()
-            store.write(clip_id, wave, extras, reason=reason, **attrs)
+            store.write(clip_id, wave, extras, **attrs)
         if snrs:
             report.totals.update(
                 noisy_clips=len(snrs), mean_snr_db=round(float(np.mean(snrs)), 3) + 0.0
