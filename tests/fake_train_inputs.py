@@ -18,6 +18,20 @@ from emibench.data.tables import write_table
 from emibench.emotions import EMOTIONS, format_id
 
 MODALITY_DIRS = {"V": "visual", "A": "audio", "T": "text"}
+DIMS = {"V": 12, "A": 10, "T": 8}
+# A DSCMN small enough for a test to train it on the fake inputs in seconds.
+DSCMN = {
+    "name": "dscmn",
+    "d_model": 16,
+    "mlp_hidden": 16,
+    "tcn_channels": 16,
+    "tcn_layers": 2,
+    "lstm_hidden": 8,
+    "segments": 3,
+    "transformer_layers": 1,
+    "heads": 2,
+    "ff_dim": 32,
+}
 
 
 def write_fake_inputs(

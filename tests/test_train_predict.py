@@ -12,9 +12,8 @@ import pytest
 
 from emibench.cli import main
 from emibench.data.store import SequenceReader, SequenceWriter
-from fake_train_inputs import write_fake_inputs
+from fake_train_inputs import DIMS, DSCMN, write_fake_inputs
 
-DIMS = {"V": 12, "A": 10, "T": 8}
 TRAIN = {"epochs": 3, "batch_size": 16, "lr": 0.005, "patience": 3, "ema_decay": 0.9}
 # (system, variant, modalities, model, extra train settings)
 RUNS = (
@@ -22,18 +21,7 @@ RUNS = (
         "dscmn",
         "VAT",
         "VAT",
-        {
-            "name": "dscmn",
-            "d_model": 16,
-            "mlp_hidden": 16,
-            "tcn_channels": 16,
-            "tcn_layers": 2,
-            "lstm_hidden": 8,
-            "segments": 3,
-            "transformer_layers": 1,
-            "heads": 2,
-            "ff_dim": 32,
-        },
+        DSCMN,
         {"max_steps": 12},
     ),
     ("taemi", "VAT", "VAT", {"name": "taemi", "hidden": 16, "heads": 2, "head_hidden": 16}, {}),

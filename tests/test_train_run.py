@@ -17,21 +17,8 @@ from emibench.models.registry import build_model
 from emibench.settings import ConfigError, settings_from
 from emibench.train.data import load_run_data
 from emibench.train.trainer import RunSpec, TrainConfig, train_run
-from fake_train_inputs import write_fake_inputs
+from fake_train_inputs import DIMS, DSCMN, write_fake_inputs
 
-DIMS = {"V": 12, "A": 10, "T": 8}
-DSCMN = {
-    "name": "dscmn",
-    "d_model": 16,
-    "mlp_hidden": 16,
-    "tcn_channels": 16,
-    "tcn_layers": 2,
-    "lstm_hidden": 8,
-    "segments": 3,
-    "transformer_layers": 1,
-    "heads": 2,
-    "ff_dim": 32,
-}
 TRAIN = {"epochs": 8, "batch_size": 16, "lr": 0.005, "patience": 8, "ema_decay": 0.99}
 
 
