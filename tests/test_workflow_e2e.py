@@ -3,7 +3,7 @@
 The run also follows docs/own-system.md: a throwaway package, installed into a temporary folder
 that Snakemake's PYTHONPATH carries, registers a model under the entry-point group; its system is
 added to the config as the page says and must reach the results, the systems table and a
-submission like the built-ins.
+submission like the built-ins. Every path that dvc.yaml tracks must exist afterwards.
 """
 
 import json
@@ -44,6 +44,14 @@ def workdir(tmp_path_factory):
     (work / "own_site.txt").write_text(str(own / "site"))
     (work / "own_systems.txt").write_text("\n".join(add_to_config(work / "config/config.yaml")))
     return work
+
+
+def dvc_tracked_paths(dataset):
+    """The outs, metrics and plots of dvc.yaml's stage, for a config whose dataset.name is given."""
+    stage = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["benchmark"]
+    entries = [e for key in ("outs", "metrics", "plots") for e in stage.get(key, [])]
+    paths = [next(iter(e)) if isinstance(e, dict) else e for e in entries]
+    return [p.replace("${snakemake.dataset}", dataset) for p in paths]
 
 
 def snakemake(work, *args, extra=()):
@@ -100,6 +108,8 @@ def test_whole_dag_runs_and_is_complete(workdir):
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
     assert "Robustness" in (out / "report" / "report.html").read_text()
     assert not list((out / "robustness").glob("*/frames/*/*.h5")), "temp() frames are removed"
+    for path in dvc_tracked_paths("e2e"):
+        assert (workdir / path).exists(), f"dvc.yaml tracks {path}, which the DAG did not make"
 
     rerun = snakemake(workdir, "all", "-n")
     assert rerun.returncode == 0

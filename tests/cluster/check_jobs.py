@@ -1,13 +1,13 @@
 """Check that a Snakemake run went through SLURM, from slurm's and Snakemake's records.
 
-``--jobs``: ``squeue -h -t all -O "JobID:|,Partition:|,State:|,TimeUsed:|,NumCPUs:|,MinMemory:|,
-tres-per-job:|,Comment:"`` (the plugin's comment is ``rule_<rule or group>[_wildcards_<values>]``).
-``--jobcomp``: slurm's job completion log (JobCompType=jobcomp/filetxt).
+``--sacct``: ``sacct -X -a -n -P -o JobID,Partition,State,Elapsed,NCPUS,ReqMem,AllocTRES,Comment``
+(slurm's accounting; the plugin's comment is ``rule_<rule or group>[_wildcards_<values>]``).
+``--squeue``: ``squeue -h -t all -O "JobID:|,State:"``, the controller's own list.
 ``--log``: Snakemake's output. ``--expected``: the DAG's job count, ``all`` left out.
 ``--cancelled``: the SLURM id cancelled with scancel during the run.
 
 Passes when every SLURM job COMPLETED but the cancelled one, which was resubmitted and then
-COMPLETED; the completion log agrees; Snakemake logged one submission per SLURM job, finished
+COMPLETED; squeue agrees with sacct; Snakemake logged one submission per SLURM job, finished
 every job of the DAG and ran none but ``all`` locally (in cluster mode every other job is
 submitted); and the GPU rules ran on the gpu partition with a GPU.
 """
@@ -22,20 +22,21 @@ from pathlib import Path
 GPU_RULES = re.compile(r"^rule_(features\w*|stage1|train)(_wildcards_|$)")
 # Snakemake prints the logs of failed jobs (the cancelled one) between two rules of "=".
 EMBEDDED_LOG = re.compile(r"^Logfile [^\n]*:\n={80}\n.*?^={80}$", re.MULTILINE | re.DOTALL)
-FIELDS = ["id", "partition", "state", "time", "cpus", "memory", "gpus", "comment"]
+FIELDS = ["id", "partition", "state", "elapsed", "cpus", "memory", "tres", "comment"]
 
 
 def read_jobs(path):
-    lines = Path(path).read_text().splitlines()
-    return [dict(zip(FIELDS, line.split("|", len(FIELDS) - 1))) for line in lines]
-
-
-def read_jobcomp(path):
-    states = {}
+    """sacct's rows; a state such as ``CANCELLED by 0`` is kept as its first word."""
+    jobs = []
     for line in Path(path).read_text().splitlines():
-        fields = dict(re.findall(r"(\w+)=(\S*)", line))
-        states[fields["JobId"]] = fields["JobState"]
-    return states
+        job = dict(zip(FIELDS, line.split("|", len(FIELDS) - 1)))
+        job["state"] = job["state"].split()[0]
+        jobs.append(job)
+    return jobs
+
+
+def read_squeue(path):
+    return dict(line.split("|")[:2] for line in Path(path).read_text().splitlines())
 
 
 def print_table(jobs):
@@ -44,7 +45,7 @@ def print_table(jobs):
         print("  ".join(row[key].ljust(widths[key]) for key in FIELDS).rstrip())
 
 
-def check(jobs, jobcomp, log, expected, cancelled):
+def check(jobs, squeue, log, expected, cancelled):
     problems = []
     by_id = {job["id"]: job for job in jobs}
     if cancelled not in by_id or by_id[cancelled]["state"] != "CANCELLED":
@@ -67,11 +68,11 @@ def check(jobs, jobcomp, log, expected, cancelled):
         if job["id"] != cancelled and job["state"] != "COMPLETED":
             problems.append(f"job {job['id']} ({job['comment']}) is {job['state']}")
         if GPU_RULES.match(job["comment"]) and (
-            job["partition"] != "gpu" or "gpu" not in job["gpus"]
+            job["partition"] != "gpu" or "gres/gpu=" not in job["tres"]
         ):
             problems.append(f"GPU job {job['id']} ({job['comment']}) ran without a GPU")
-    if jobcomp != {job["id"]: job["state"] for job in jobs}:
-        problems.append("slurm's completion log and squeue disagree")
+    if squeue != {job["id"]: job["state"] for job in jobs}:
+        problems.append("sacct and squeue disagree")
 
     log = EMBEDDED_LOG.sub("", log)
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", log)
@@ -96,17 +97,17 @@ def check(jobs, jobcomp, log, expected, cancelled):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", required=True)
-    parser.add_argument("--jobcomp", required=True)
+    parser.add_argument("--sacct", required=True)
+    parser.add_argument("--squeue", required=True)
     parser.add_argument("--log", required=True)
     parser.add_argument("--expected", type=int, required=True)
     parser.add_argument("--cancelled", required=True)
     args = parser.parse_args(argv)
-    jobs = read_jobs(args.jobs)
+    jobs = read_jobs(args.sacct)
     print_table(jobs)
     problems = check(
         jobs,
-        read_jobcomp(args.jobcomp),
+        read_squeue(args.squeue),
         Path(args.log).read_text(),
         args.expected,
         args.cancelled,

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The tiny end-to-end DAG (tests/e2e.yaml) through `snakemake --profile profiles/slurm` on a real
-# one-node SLURM cluster on this machine: Debian's slurmctld, slurmd and munge, started by hand
-# with their own config, key, sockets and ports under a temporary folder, and always stopped by
-# PID at exit. Checks that
+# one-node SLURM cluster on this machine: Debian's slurmctld, slurmd, slurmdbd (accounting, in a
+# MariaDB server) and munge, started by hand with their own config, key, database, sockets and
+# ports under a temporary folder, and always stopped by PID at exit. Checks that
 #   - every job but `all` (which runs nothing) went through sbatch, and all of them COMPLETED
-#     (squeue -t all and slurm's job completion log, printed), GPU rules on the gpu partition
-#     with a GPU (two fake GPUs: gres on /dev/null and /dev/zero; the jobs compute on the CPU);
+#     (sacct's job list, printed, and squeue -t all agree), GPU rules on the gpu partition with
+#     a GPU (two fake GPUs: gres on /dev/null and /dev/zero; the jobs compute on the CPU);
 #   - a job cancelled with scancel while it runs is retried (--retries 1 in the profile) and the
 #     workflow still finishes;
 #   - the metrics equal those of a local run of the same config (same seeds, same threads).
@@ -20,13 +20,15 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 start=$SECONDS
 configs=(config/config.yaml tests/e2e.yaml tests/cluster/gpu.yaml)
 
-echo "== install: slurm and munge (apt), the slurm extra (pip)"
-if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
-  || ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    slurm-wlm slurmctld slurmd slurm-client munge
-fi
+echo "== install: slurm, slurmdbd, MariaDB and munge (apt), the slurm extra (pip)"
+for cmd in slurmctld slurmd slurmdbd sbatch sacct munged mariadbd mariadb-install-db; do
+  if ! command -v "$cmd" >/dev/null; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      slurm-wlm slurmctld slurmd slurmdbd slurm-client munge mariadb-server
+    break
+  fi
+done
 if ! python3 -c "import snakemake_executor_plugin_slurm" 2>/dev/null; then
   python3 -m pip install -q -c envs/constraints.txt -e ".[slurm]"
 fi
@@ -61,7 +63,7 @@ teardown() {
       sleep 0.5
     done
   fi
-  # slurmd first (it would re-register), then the controller, then munged.
+  # slurmd first (it would re-register), then the controller, slurmdbd, MariaDB, munged.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[i]}"; done
   if [ "$rc" -ne 0 ]; then
     echo "FAILED (exit $rc); logs kept in $work" >&2
@@ -82,8 +84,8 @@ copy_tree() {
     tar -C "$repo" --null -T - -cf - | tar -C "$1" -xf -
 }
 
-echo "== cluster: munged, slurmctld, slurmd on $node ($work)"
-mkdir -p "$work"/{munge,etc,state,spool/"$node",log}
+echo "== cluster: munged, MariaDB, slurmdbd, slurmctld, slurmd on $node ($work)"
+mkdir -p "$work"/{munge,etc,state,spool/"$node",log,db}
 chown munge:munge "$work/munge"
 setpriv --reuid=munge --regid=munge --init-groups mungekey --create --keyfile="$work/munge/munge.key"
 setpriv --reuid=munge --regid=munge --init-groups munged -F \
@@ -94,12 +96,44 @@ pids+=($!)
 for _ in $(seq 100); do [ -S "$work/munge/socket" ] && break; sleep 0.1; done
 [ -S "$work/munge/socket" ] || { echo "munged did not start" >&2; exit 1; }
 
-read -r ctld_port slurmd_port < <(python3 -c '
+read -r ctld_port slurmd_port dbd_port db_port < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(2)]
+socks = [socket.socket() for _ in range(4)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
+
+mariadb-install-db --no-defaults --datadir="$work/db" --user=root --skip-test-db \
+  >"$work/log/mariadb-install.log" 2>&1
+mariadbd --no-defaults --datadir="$work/db" --user=root --bind-address=127.0.0.1 \
+  --port="$db_port" --socket="$work/mariadb.sock" --pid-file="$work/mariadb.pid" \
+  --log-error="$work/log/mariadb.log" --innodb-buffer-pool-size=64M &
+pids+=($!)
+for _ in $(seq 150); do [ -S "$work/mariadb.sock" ] && break; sleep 0.2; done
+[ -S "$work/mariadb.sock" ] || { echo "MariaDB did not start" >&2; exit 1; }
+mariadb --no-defaults --socket="$work/mariadb.sock" -u root -e "
+  CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY 'emibench';
+  GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';"
+# slurmdbd reads slurmdbd.conf beside $SLURM_CONF; it must be private to SlurmUser.
+cat >"$work/etc/slurmdbd.conf" <<EOF
+AuthType=auth/munge
+AuthInfo=socket=$work/munge/socket
+DbdHost=$node
+DbdAddr=127.0.0.1
+DbdPort=$dbd_port
+SlurmUser=root
+LogFile=$work/log/slurmdbd.log
+PidFile=$work/state/slurmdbd.pid
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$db_port
+StorageUser=slurm
+StoragePass=emibench
+StorageLoc=slurm_acct_db
+EOF
+chmod 600 "$work/etc/slurmdbd.conf"
+
+# AccountingStoragePass names the munge socket for slurmdbd connections (slurm.conf(5)).
 cat >"$SLURM_CONF" <<EOF
 ClusterName=emibench
 SlurmctldHost=$node(127.0.0.1)
@@ -123,9 +157,12 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU_Memory
 DefMemPerCPU=1000
 JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/filetxt
-JobCompLoc=$work/log/jobcomp.txt
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=127.0.0.1
+AccountingStoragePort=$dbd_port
+AccountingStoragePass=$work/munge/socket
+AccountingStorageTRES=gres/gpu
+AccountingStoreFlags=job_comment
 MpiDefault=none
 ReturnToService=2
 MinJobAge=3600
@@ -136,6 +173,10 @@ PartitionName=cpu Nodes=$node Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes=$node MaxTime=INFINITE State=UP
 EOF
 printf 'NodeName=%s Name=gpu File=%s\n' "$node" /dev/null "$node" /dev/zero >"$work/etc/gres.conf"
+slurmdbd -D >"$work/log/slurmdbd.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 150); do timeout 5 sacctmgr -n list cluster >/dev/null 2>&1 && break; sleep 0.2; done
+sacctmgr -i add cluster emibench >/dev/null
 slurmctld -D -f "$SLURM_CONF" >"$work/log/slurmctld.out" 2>&1 &
 ctld_pid=$!
 pids+=("$ctld_pid")
@@ -199,11 +240,18 @@ echo "cluster run: $((SECONDS - t0)) s, exit $rc"
 if [ "$rc" -ne 0 ]; then tail -n 60 "$work/cluster.log"; exit 1; fi
 [ -n "$victim" ] || { echo "no running stage1 job was found to cancel" >&2; exit 1; }
 
-echo "== slurm's job list (squeue -t all), checked against slurm's job completion log"
-squeue -h -t all -O "JobID:|,Partition:|,State:|,TimeUsed:|,NumCPUs:|,MinMemory:|,tres-per-job:|,Comment:" |
-  sort -t'|' -k1,1n >"$work/jobs.txt"
-python3 "$repo/tests/cluster/check_jobs.py" --jobs "$work/jobs.txt" \
-  --jobcomp "$work/log/jobcomp.txt" --log "$work/cluster.log" --expected "$expected" \
+echo "== slurm's accounting (sacct), checked against squeue -t all and Snakemake's log"
+squeue -h -t all -O "JobID:|,State:" | tr -d ' ' | sort -t'|' -k1,1n >"$work/squeue.txt"
+# slurmctld sends finished jobs to slurmdbd asynchronously: wait until sacct has them all.
+for _ in $(seq 60); do
+  sacct -X -a -n -P -S 2020-01-01 -o "JobID,Partition,State,Elapsed,NCPUS,ReqMem,AllocTRES,Comment" |
+    sort -t'|' -k1,1n >"$work/sacct.txt"
+  [ "$(wc -l <"$work/sacct.txt")" -ge "$(wc -l <"$work/squeue.txt")" ] &&
+    ! grep -qE '\|(RUNNING|PENDING|COMPLETING)\|' "$work/sacct.txt" && break
+  sleep 1
+done
+python3 "$repo/tests/cluster/check_jobs.py" --sacct "$work/sacct.txt" \
+  --squeue "$work/squeue.txt" --log "$work/cluster.log" --expected "$expected" \
   --cancelled "$victim"
 
 echo "== metrics: local vs cluster"
