@@ -19,7 +19,9 @@ from collections import Counter
 from pathlib import Path
 
 # transcribe asks for a GPU only with Whisper; the demo transcribes with PocketSphinx.
-GPU_RULES = re.compile(r"^rule_(features\w*|stage1|train)(_wildcards_|$)")
+GPU_RULES = re.compile(
+    r"^rule_(features\w*|stage1|train|robustness_features\w*|robustness_predict)(_wildcards_|$)"
+)
 # Snakemake prints the logs of failed jobs (the cancelled one) between two rules of "=".
 EMBEDDED_LOG = re.compile(r"^Logfile [^\n]*:\n={80}\n.*?^={80}$", re.MULTILINE | re.DOTALL)
 FIELDS = ["id", "partition", "state", "elapsed", "cpus", "memory", "tres", "comment"]

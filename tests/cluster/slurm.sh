@@ -213,7 +213,7 @@ echo "== cluster run: snakemake --profile profiles/slurm"
 copy_tree "$work/cluster"
 cd "$work/cluster"
 expected=$(snakemake -n --quiet rules all --configfile "${configs[@]}" 2>/dev/null |
-  awk '$1 == "total" {print $2 - 1; exit}')
+  awk '$1 == "total" {n = $2 - 1} END {print n}')
 t0=$SECONDS
 PATH=$work/bin:$PATH snakemake --profile profiles/slurm all --configfile "${configs[@]}" \
   --cores 2 --slurm-init-seconds-before-status-checks 2 >"$work/cluster.log" 2>&1 &
@@ -221,7 +221,7 @@ smk_pid=$!
 
 # Cancel Stage I (vision-text) once its command is running; the profile's retries rerun it.
 victim=""
-stage1_log=results/e2e/logs/stage1/vision_text.log
+stage1_log=results/e2e/logs/stage1/vision_text_0.log  # Stage I seed 0
 while kill -0 "$smk_pid" 2>/dev/null; do
   if [ -s "$stage1_log" ]; then
     victim=$(squeue -h -t RUNNING -o "%i %k" | awk '$2 ~ /^rule_stage1_wildcards_vision_text/ {print $1}')
