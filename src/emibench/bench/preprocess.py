@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from emibench.settings import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -52,6 +54,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _preprocess_config(path: str) -> dict:
     import yaml
 
+    if not Path(path).is_file():
+        raise ConfigError(
+            f"--configfile {path}: no such file (run from the repository root, or pass a config)"
+        )
     with open(path, encoding="utf-8") as handle:
         return (yaml.safe_load(handle) or {}).get("preprocess", {}) or {}
 
