@@ -244,5 +244,5 @@ def test_a_small_valid_split_gets_fewer_folds_and_a_tiny_one_an_error():
         f"{i:05d}" for i in range(6)
     ]
     assert all(learn and stop for _, learn, stop in folds)
-    with pytest.raises(ValueError, match="at least 4"):
+    with pytest.raises(ConfigError, match="stack.fit_on valid: 3 valid clips"):
         list(_folds(["00000", "00001", "00002"], settings, rng))

@@ -22,7 +22,7 @@ def test_default_config_runs_on_a_real_layout_root_given_only_its_dataset_keys(t
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
     root = make_fake_root(
         tmp_path / "my_root",
-        FakeRootSettings(clips={"train": 5, "valid": 3, "test": 3}, long_clip_s=15.0),
+        FakeRootSettings(clips={"train": 5, "valid": 4, "test": 3}, long_clip_s=15.0),
     )
     mine = {"dataset": {"name": "mine", "source": "local", "root": str(root)}}
     (tmp_path / "my_root.yaml").write_text(yaml.safe_dump(mine))

@@ -209,8 +209,8 @@ def _folds(valid_ids: list[str], settings: StackSettings, rng: np.random.Generat
     """
     folds = min(settings.folds, len(valid_ids) // 2)
     if folds < 2:
-        raise ValueError(
-            f"stack fit_on valid: {len(valid_ids)} valid clips are too few to cross-fit "
+        raise ConfigError(
+            f"stack.fit_on valid: {len(valid_ids)} valid clips are too few to cross-fit "
             "(at least 4); use fit_on: train"
         )
     if folds < settings.folds:
