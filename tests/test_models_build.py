@@ -11,25 +11,14 @@ import yaml
 
 from emibench.models.inputs import random_batch
 from emibench.models.registry import MODELS, build_model, model_options
+from fake_train_inputs import DIMS, DSCMN
 
-DIMS = {"V": 12, "A": 10, "T": 8}
 SUBSETS = ["V", "A", "T", "VA", "VT", "AT", "VAT"]
 # clip 0 has everything, 1 lacks audio, 2 lacks video and text, 3 lacks everything
 LENGTHS = {"V": [9, 4, 0, 0], "A": [9, 0, 3, 0], "T": [5, 2, 0, 0]}
 
 SMALL = {
-    "dscmn": {
-        "name": "dscmn",
-        "d_model": 16,
-        "mlp_hidden": 16,
-        "tcn_channels": 8,
-        "tcn_layers": 2,
-        "lstm_hidden": 8,
-        "segments": 3,
-        "transformer_layers": 1,
-        "heads": 2,
-        "ff_dim": 32,
-    },
+    "dscmn": {**DSCMN, "tcn_channels": 8},
     "taemi": {"name": "taemi", "hidden": 16, "heads": 2, "head_hidden": 16},
     "vit_gru": {"name": "vit_gru", "hidden": 8, "layers": 3},
     "w2v_linear": {"name": "w2v_linear"},

@@ -7,8 +7,8 @@ import torch
 
 from emibench.models.inputs import Sequence, random_batch
 from emibench.models.registry import build_model
+from fake_train_inputs import DIMS
 
-DIMS = {"V": 12, "A": 10, "T": 8}
 CFG = {
     "name": "taemi",
     "hidden": 16,
