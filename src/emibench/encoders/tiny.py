@@ -130,6 +130,23 @@ def save_wav2vec2(model, out_dir: str | Path) -> Path:
     return out
 
 
+def _tiny_wav2vec2_config(spec: Mapping[str, Any], **architecture: Any):
+    """A Wav2Vec2Config of ``spec``'s sizes (seven convolutions of ``conv_dim`` channels, the
+    standard positional convolution at a small width) and the given architecture keys."""
+    from transformers import Wav2Vec2Config
+
+    return Wav2Vec2Config(
+        hidden_size=int(spec["hidden_size"]),
+        num_hidden_layers=int(spec["layers"]),
+        num_attention_heads=int(spec["heads"]),
+        intermediate_size=int(spec["intermediate_size"]),
+        conv_dim=(int(spec["conv_dim"]),) * 7,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4,
+        **architecture,
+    )
+
+
 def make_tiny_wav2vec2(out_dir: str | Path, spec: Mapping[str, Any], seed: int = 0) -> Path:
     """Write a tiny Wav2Vec2 and its feature extractor.
 
@@ -137,20 +154,10 @@ def make_tiny_wav2vec2(out_dir: str | Path, spec: Mapping[str, Any], seed: int =
     wav2vec2-large-lv60 at full size): the standard kernels and strides (320-sample hop, 50
     frames/s), group norm in the first convolution, post-norm transformer layers.
     """
-    from transformers import Wav2Vec2Config, Wav2Vec2Model
+    from transformers import Wav2Vec2Model
 
-    hidden, conv = int(spec["hidden_size"]), int(spec["conv_dim"])
-    config = Wav2Vec2Config(
-        hidden_size=hidden,
-        num_hidden_layers=int(spec["layers"]),
-        num_attention_heads=int(spec["heads"]),
-        intermediate_size=int(spec["intermediate_size"]),
-        conv_dim=(conv,) * 7,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=4,
-        feat_extract_norm="group",
-        do_stable_layer_norm=False,
-        vocab_size=32,
+    config = _tiny_wav2vec2_config(
+        spec, feat_extract_norm="group", do_stable_layer_norm=False, vocab_size=32
     )
     torch.manual_seed(seed)
     model = Wav2Vec2Model(config)
@@ -166,24 +173,15 @@ def make_tiny_wav2vec2_emotion(out_dir: str | Path, spec: Mapping[str, Any], see
     (50 frames/s), layer norm in every convolution, pre-norm (stable layer norm) transformer
     layers; the head maps each frame to arousal, dominance and valence.
     """
-    from transformers import Wav2Vec2Config
-
     from emibench.encoders.audio_emotion import (
         EMOTION_LABELS,
         PUBLISHED_ARCHITECTURE,
         Wav2Vec2EmotionModel,
     )
 
-    hidden, conv = int(spec["hidden_size"]), int(spec["conv_dim"])
-    config = Wav2Vec2Config(
-        hidden_size=hidden,
-        num_hidden_layers=int(spec["layers"]),
-        num_attention_heads=int(spec["heads"]),
-        intermediate_size=int(spec["intermediate_size"]),
-        conv_dim=(conv,) * 7,
+    config = _tiny_wav2vec2_config(
+        spec,
         conv_bias=True,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=4,
         feat_extract_norm="layer",
         do_stable_layer_norm=True,
         final_dropout=0.1,

@@ -33,12 +33,7 @@ class VisionEncoder(nn.Module):
         size = visual.image_size
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         self.dim = int(visual.ln_post.normalized_shape[0])
-        self.register_buffer(
-            "mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
-        )
-        self.register_buffer(
-            "std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
-        )
+        _register_normalisation(self, mean, std)
 
     @property
     def n_blocks(self) -> int:
@@ -73,6 +68,13 @@ class VisionEncoder(nn.Module):
         return self.visual(self.preprocess(frames))
 
 
+def _register_normalisation(module: nn.Module, mean, std) -> None:
+    """Per-channel ``mean`` and ``std`` buffers (1, 3, 1, 1), not saved with the weights."""
+    for name, values in (("mean", mean), ("std", std)):
+        buffer = torch.tensor(values, dtype=torch.float32).view(1, 3, 1, 1)
+        module.register_buffer(name, buffer, persistent=False)
+
+
 def _check_tail(k: int, n: int, name: str) -> None:
     if not 0 <= k <= n:
         raise ValueError(f"{name!r} has {n} blocks; cannot train the last {k}")
@@ -105,12 +107,7 @@ class ViTEncoder(nn.Module):
         self.name = name
         self.image_size = int(image_size)
         self.dim = int(model.config.hidden_size)
-        self.register_buffer(
-            "mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
-        )
-        self.register_buffer(
-            "std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
-        )
+        _register_normalisation(self, mean, std)
 
     @property
     def n_blocks(self) -> int:
