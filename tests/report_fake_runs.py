@@ -11,7 +11,6 @@ a direct computation.
 
 from __future__ import annotations
 
-import json
 import sys
 import zlib
 from pathlib import Path
@@ -21,6 +20,13 @@ import pandas as pd
 
 from emibench.emotions import EMOTIONS, format_id
 from emibench.evaluate.metrics import pearson_per_emotion
+from emibench.evaluate.record import (
+    ConditionInfo,
+    RunRecord,
+    SplitScores,
+    read_record,
+    write_record,
+)
 
 # (system, variant, features, modalities, noise sd): less noise, higher planted correlation
 RUNS = (
@@ -239,21 +245,20 @@ def make_fake_project(
                     weights = pd.DataFrame(w, columns=["beta_v", "beta_a", "beta_t"])
                     weights.insert(0, "id", ids[split])
                     _write_csv(weights, run / f"fusion_weights_{split}.csv")
-            metrics = {
-                "system": system,
-                "variant": variant,
-                "seed": seed,
-                "features": features,
-                "modalities": modalities,
-                "splits": splits,
-                "best_epoch": 1,
-                "epochs_run": 2,
-                "train_seconds": 0.1,
-                "n_params": 10,
-                "device": "cpu",
-                "config": {},
-            }
-            (run / "metrics.json").write_text(json.dumps(metrics))
+            record = RunRecord(
+                system=system,
+                variant=variant,
+                seed=seed,
+                features=features,
+                modalities=modalities,
+                kind="model",
+                splits={k: SplitScores(**v) for k, v in splits.items()},
+                best_epoch=1,
+                epochs_run=2,
+                n_params=10,
+                device="cpu",
+            )
+            write_record(record, run)
             _write_csv(
                 pd.DataFrame(
                     {"epoch": [1, 2], "train_loss": [0.2, 0.1], "valid_mean_pearson": [0.1, 0.2]}
@@ -307,25 +312,13 @@ def make_fake_conditions(fake: dict) -> list[Path]:
                     weights.insert(0, "id", ids)
                     _write_csv(weights, out / "fusion_weights_valid.csv")
                 per = pearson_per_emotion(labels, pred)
-                metrics = {
-                    "system": system,
-                    "variant": variant,
-                    "seed": seed,
-                    "features": features,
-                    "modalities": modalities,
-                    "condition": condition,
-                    "condition_spec": ops,
-                    "run_dir": str(run),
-                    "splits": {
-                        "valid": {
-                            "mean_pearson": float(np.mean(list(per.values()))),
-                            "pearson": per,
-                            "n_clips": len(pred),
-                            "n_missing": {m: 0 for m in modalities},
-                        }
-                    },
-                }
-                (out / "metrics.json").write_text(json.dumps(metrics))
+                scores = SplitScores(
+                    float(np.mean(list(per.values()))), per, len(pred), {m: 0 for m in modalities}
+                )
+                clean = read_record(run)
+                write_record(
+                    clean.under(ConditionInfo(condition, ops, str(run)), {"valid": scores}), out
+                )
                 paths.append(out / "metrics.json")
     return paths
 

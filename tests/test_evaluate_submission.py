@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -13,8 +14,10 @@ from emibench.data.tables import write_table
 from emibench.emotions import EMOTIONS
 from emibench.evaluate.labels import read_test_labels
 from emibench.evaluate.metrics import mean_pearson
-from emibench.evaluate.run_files import read_predictions, write_metrics, write_predictions
+from emibench.evaluate.record import RunRecord, SplitScores, write_record
+from emibench.evaluate.run_files import read_predictions, write_predictions
 from emibench.evaluate.submission import check_submission, choose_variant
+from jobs import run_job, runs_argv
 
 IDS = {
     "train": ["00000", "00001", "00002"],
@@ -54,18 +57,9 @@ def _fake_run(root, system, variant, seed, valid_score, offset):
             np.full((len(ids), 6), offset) + np.arange(len(ids))[:, None] * 0.1,
             run / f"predictions_{split}.csv",
         )
-    write_metrics(
-        {
-            "system": system,
-            "variant": variant,
-            "seed": seed,
-            "features": "official",
-            "modalities": "V",
-            "n_params": 10,
-            "splits": {"valid": {"mean_pearson": valid_score, "n_missing": {"V": 1}}},
-        },
-        run,
-    )
+    scores = SplitScores(valid_score, dict.fromkeys(EMOTIONS, valid_score), 4, {"V": 1})
+    record = RunRecord(system, variant, seed, "official", "V", "model", {"valid": scores})
+    write_record(dataclasses.replace(record, n_params=10), run)
     return run
 
 
@@ -73,34 +67,12 @@ def test_fuse_averages_member_predictions(project):
     a = _fake_run(project, "base_v", "V", 0, 0.1, 0.2)
     b = _fake_run(project, "base_a", "A", 0, 0.2, 0.4)
     out = project / "runs" / "fusion" / "VA" / "seed0"
-    assert (
-        main(
-            [
-                "fuse",
-                "--members",
-                "0",
-                str(a),
-                str(b),
-                "--system",
-                "fusion",
-                "--variant",
-                "VA",
-                "--seeds",
-                "0",
-                "--features",
-                "official",
-                "--modalities",
-                "VA",
-                "--manifest",
-                str(project / "manifest.tsv"),
-                "--test-labels",
-                str(project / "test_labels.csv"),
-                "--out-dirs",
-                str(out),
-            ]
-        )
-        == 0
+    config = {"features": "official", "modalities": "VA", "fuse": ["base_v/V", "base_a/A"]}
+    job = run_job("fusion", "VA", 0, out, config, members=[a, b])
+    argv = runs_argv(
+        "fuse", [job], project / "manifest.tsv", project / "test_labels.csv", device=False
     )
+    assert main(argv) == 0
     fused = read_predictions(out / "predictions_test.csv")
     expected = (
         read_predictions(a / "predictions_test.csv") + read_predictions(b / "predictions_test.csv")

@@ -39,23 +39,17 @@ def _run(shard, out, settings, device="cpu"):
         shard["manifest"],
         shard,
         out,
-        "--dataset-root",
-        str(shard["root"]),
-        "--official-source",
-        "auto",
-        "--vision",
-        json.dumps({"model_name": str(models["clip"])}),
-        "--audio-encoder",
-        json.dumps({"name": str(models["wav2vec2"])}),
-        "--text",
-        json.dumps({"name": MINILM, "max_length": 32}),
-        "--settings",
-        json.dumps(settings),
-        "--device",
-        device,
+        encoders={
+            "visual": {"model_name": str(models["clip"])},
+            "audio": {"name": str(models["wav2vec2"])},
+            "text": {"name": MINILM, "max_length": 32},
+        },
+        organiser={"root": shard["root"], "source": "auto"},
+        settings=settings,
+        device=device,
     )
     assert main(argv) == 0
-    return {m: SequenceReader(out / f"{m}.h5") for m in "vat"}
+    return {m: SequenceReader(out / m) for m in "vat"}
 
 
 def test_official_features_from_the_encoders(shard, tmp_path):
@@ -112,21 +106,26 @@ def test_one_job_writes_several_shards(shard, tmp_path, capsys):
     second = write_shard(shard["root"] / "second", "train", 1, ids2, size=32)
     manifest = write_manifest(tmp_path / "manifest.tsv", {("train", 0): IDS, ("train", 1): ids2})
     models = shard["models"]
-    outs = {m: [str(tmp_path / f"{m}{k}.h5") for k in (0, 1)] for m in ("v", "a", "t")}
-    argv = [
-        "features", "--featset", "official", "--split", "train", "--shard", "0", "1",
-        "--manifest", str(manifest),
-        "--frames", str(shard["frames"]), str(second["frames"]),
-        "--audio", str(shard["audio"]), str(second["audio"]),
-        "--transcripts", str(shard["transcripts"]), str(second["transcripts"]),
-        "--visual-out", *outs["v"], "--audio-out", *outs["a"], "--text-out", *outs["t"],
-        "--vision", json.dumps({"model_name": str(models["clip"])}),
-        "--audio-encoder", json.dumps({"name": str(models["wav2vec2"])}),
-        "--text", json.dumps({"name": MINILM}),
-    ]  # fmt: skip
+    argv = features_argv(
+        "official",
+        "train",
+        manifest,
+        [shard, second],
+        tmp_path / "out",
+        encoders={
+            "visual": {"model_name": str(models["clip"])},
+            "audio": {"name": str(models["wav2vec2"])},
+            "text": {"name": MINILM},
+        },
+    )
     assert main(argv) == 0
-    assert SequenceReader(outs["v"][0]).ids() == IDS
-    assert SequenceReader(outs["t"][1]).ids() == ids2
+    assert SequenceReader(tmp_path / "out" / "v" / "00.h5").ids() == IDS
+    assert SequenceReader(tmp_path / "out" / "t" / "01.h5").ids() == ids2
+    assert SequenceReader(tmp_path / "out" / "a").ids() == sorted(IDS + ids2)
+    index = json.loads((tmp_path / "out" / "a" / "index.json").read_text())
+    assert index["files"] == ["00.h5", "01.h5"] and index["clips"] == len(IDS + ids2)
     capsys.readouterr()
-    assert main([*argv[: argv.index("--text-out") + 2], *argv[argv.index("--vision") :]]) == 1
-    assert "one per shard" in capsys.readouterr().err
+    job = json.loads(argv[2])
+    job["outputs"]["text"]["files"] = job["outputs"]["text"]["files"][:1]
+    assert main([*argv[:2], json.dumps(job), *argv[3:]]) == 1
+    assert "2 shards but 1 text output files" in capsys.readouterr().err

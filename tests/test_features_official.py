@@ -1,6 +1,5 @@
 """The organisers' vit/*.pkl and wav2vec2/*.pkl: reading, source resolution, pooling onto frames."""
 
-import json
 import pickle
 
 import numpy as np
@@ -72,15 +71,11 @@ def test_official_features_from_organiser_files(tmp_path):
         manifest,
         paths,
         out,
-        "--dataset-root",
-        str(tmp_path),
-        "--text",
-        json.dumps({"name": MINILM}),
-        "--official-source",
-        "organiser",
+        encoders={"text": {"name": MINILM}},
+        organiser={"root": tmp_path, "source": "organiser"},
     )
     assert main(argv) == 0
-    v, a = SequenceReader(out / "v.h5"), SequenceReader(out / "a.h5")
+    v, a = SequenceReader(out / "v"), SequenceReader(out / "a")
     assert v.store_attrs()["dim"] == 384 and a.store_attrs()["dim"] == 768
     for clip_id in IDS[:3]:
         n = len(frames[clip_id])
@@ -107,11 +102,11 @@ def test_broken_video_without_duration_keeps_its_organiser_audio(tmp_path):
     out = tmp_path / "out"
     argv = features_argv(
         "official", "train", manifest, paths, out,
-        "--dataset-root", str(tmp_path), "--official-source", "organiser",
-        "--text", json.dumps({"name": MINILM}),
+        encoders={"text": {"name": MINILM}},
+        organiser={"root": tmp_path, "source": "organiser"},
     )  # fmt: skip
     assert main(argv) == 0
-    v, a = SequenceReader(out / "v.h5"), SequenceReader(out / "a.h5")
+    v, a = SequenceReader(out / "v"), SequenceReader(out / "a")
     assert not a.is_missing("00001") and a["00001"].shape == (10, 768)
     assert a.extra("00001", "raw").shape == (100, 768)
     assert v.is_missing("00001") and "no duration and no frames" in v.attrs("00001")["reason"]

@@ -10,10 +10,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SLURM = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
-GPU_RULES = {"features_train_visual", "features_valid_visual", "features_test_visual"}
-GPU_RULES |= {"features_train", "features_valid", "features_test", "stage1", "train"}
+GPU_RULES = {"features", "features_visual", "stage1", "train"}
 GPU_RULES |= {"transcribe", "robustness_transcribe"}  # Whisper (the demo's PocketSphinx: none)
-GPU_RULES |= {"robustness_features_valid", "robustness_features_test", "robustness_predict"}
+GPU_RULES |= {"robustness_features", "robustness_predict"}
 
 
 def run(*args):

@@ -9,6 +9,7 @@ import pytest
 from emibench.cli import main
 from emibench.data.store import SequenceReader
 from emibench.data.tables import read_table
+from emibench.plan.jobs import CorruptJob, StoreFolder, to_json
 from emibench.robustness.audio import snr_db
 from robustness_fakes import TONES, write_audio, write_frames, write_transcripts
 
@@ -26,16 +27,30 @@ def shard(tmp_path):
     }
 
 
+def corrupt_argv(shard, name, ops, store, seed=0, tag=""):
+    """`emibench corrupt --job` of one store of the one-shard split; returns the argv and the
+    shard's output file (in the store's folder)."""
+    folder = shard["dir"] / f"{name}{tag}_{store}"
+    out = folder / ("00.tsv" if store == "transcripts" else "00.h5")
+    job = CorruptJob(
+        name,
+        ops,
+        seed,
+        "valid",
+        store,
+        ["00"],
+        [str(shard[store])],
+        StoreFolder(str(folder), [str(out)]),
+    )
+    return ["corrupt", "--job", to_json(job)], out
+
+
 def corrupt(shard, name, ops, *stores, seed=0, tag=""):
-    """Run the CLI; returns the output paths by store."""
-    out = {
-        s: shard["dir"] / f"{name}{tag}_{s}.{'tsv' if s == 'transcripts' else 'h5'}" for s in stores
-    }
-    argv = ["corrupt", "--condition", name, "--spec", json.dumps(ops), "--seed", str(seed)]
-    argv += ["--split", "valid", "--shard", "0"]
-    for s in stores:
-        argv += [f"--{s}", str(shard[s]), f"--{s}-out", str(out[s])]
-    assert main(argv) == 0
+    """Run the CLI once per store; returns the output shard files by store."""
+    out = {}
+    for store in stores:
+        argv, out[store] = corrupt_argv(shard, name, ops, store, seed, tag)
+        assert main(argv) == 0
     return out
 
 
@@ -125,37 +140,34 @@ def test_same_seed_same_bytes_other_condition_or_seed_other_noise(shard):
         assert not all(flags)
 
 
-def test_untouched_store_is_a_copy_with_the_condition(shard):
-    out = corrupt(shard, "blurred", [{"op": "blur"}], "frames", "audio", "transcripts")
-    with SequenceReader(shard["audio"]) as clean, SequenceReader(out["audio"]) as cond:
-        for clip_id in clean.ids():
-            assert np.array_equal(clean[clip_id], cond[clip_id])
-            assert cond.attrs(clip_id)["condition"] == "blurred"
-    assert read_table(out["transcripts"]).equals(read_table(shard["transcripts"]))
-
-
 @pytest.mark.parametrize(
-    ("ops", "stores", "message"),
+    ("ops", "store", "message"),
     [
-        ([{"op": "blur"}], ["audio"], "changes ['frames']; give at least one of --frames"),
-        ([{"op": "noise", "snr_db": 0}, {"op": "asr"}], ["audio", "transcripts"], "transcribe"),
-        ([{"op": "smudge"}], ["frames"], "unknown op"),
+        ([{"op": "blur"}], "audio", "changes ['frames'], not the audio store"),
+        ([{"op": "noise", "snr_db": 0}, {"op": "asr"}], "transcripts", "transcribe"),
+        ([{"op": "smudge"}], "frames", "unknown op"),
     ],
 )
-def test_cli_errors_name_what_is_wrong(shard, capfd, ops, stores, message):
-    argv = ["corrupt", "--condition", "bad", "--spec", json.dumps(ops), "--split", "valid"]
-    argv += ["--shard", "0"]
-    for s in stores:
-        argv += [f"--{s}", str(shard[s]), f"--{s}-out", str(shard["dir"] / f"out_{s}")]
+def test_cli_errors_name_what_is_wrong(shard, capfd, ops, store, message):
+    argv, _ = corrupt_argv(shard, "bad", ops, store)
     assert main(argv) == 1
     assert message in capfd.readouterr().err
 
 
-def test_one_call_per_store_gives_the_same_stores(shard):
-    """The DAG may write a combined condition's frames and audio in separate jobs."""
-    ops = [{"op": "occlude", "share": 0.5}, {"op": "noise", "snr_db": 0}]
-    both = corrupt(shard, "combo", ops, "frames", "audio", tag="both")
-    frames = corrupt(shard, "combo", ops, "frames", tag="f")
-    sound = corrupt(shard, "combo", ops, "audio", tag="a")
-    assert both["frames"].read_bytes() == frames["frames"].read_bytes()
-    assert both["audio"].read_bytes() == sound["audio"].read_bytes()
+def test_a_split_job_writes_every_shard_and_its_index(shard):
+    """One job per condition, store and split: a file per shard in one folder, then its index;
+    each shard's file as its own job would write it."""
+    ops = [{"op": "occlude", "share": 0.5}]
+    single = corrupt(shard, "occl", ops, "frames", tag="single")["frames"]
+    folder = shard["dir"] / "two"
+    files = [str(folder / "00.h5"), str(folder / "01.h5")]
+    job = CorruptJob(
+        "occl", ops, 0, "valid", "frames", ["00", "01"], [str(shard["frames"])] * 2,
+        StoreFolder(str(folder), files),
+    )  # fmt: skip
+    assert main(["corrupt", "--job", to_json(job)]) == 0
+    index = json.loads((folder / "index.json").read_text())
+    assert index["files"] == ["00.h5", "01.h5"] and index["condition"] == "occl"
+    assert (folder / "00.h5").read_bytes() == single.read_bytes()
+    with SequenceReader(single) as one, SequenceReader(folder / "01.h5") as other:
+        assert one.store_attrs()["shard"] == 0 and other.store_attrs()["shard"] == 1

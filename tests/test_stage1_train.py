@@ -223,16 +223,11 @@ def test_vision_text_cli_logs_epochs_and_counts_left_out_clips(data, tmp_path, c
         data["manifest"],
         shard,
         out,
-        "--visual-ckpt",
-        str(ckpt),
-        "--audio-ckpt",
-        str(ckpt),
-        "--text-ckpt",
-        str(ckpt),
+        stage1={"visual": ckpt, "audio": ckpt, "text": ckpt},
     )
     capsys.readouterr()
     assert main(argv) == 1
-    assert "expected audio_text" in capsys.readouterr().err
+    assert "the audio store comes from the Stage I pair audio_text" in capsys.readouterr().err
 
 
 def test_audio_text_with_an_unfrozen_block_saves_and_restores_it(data, tmp_path):
@@ -268,17 +263,12 @@ def test_stage1_feature_set_has_the_projection_width(data, tmp_path):
         data["manifest"],
         shard,
         out,
-        "--visual-ckpt",
-        str(vt),
-        "--audio-ckpt",
-        str(at),
-        "--text-ckpt",
-        str(vt),
+        stage1={"visual": vt, "audio": at, "text": vt},
     )
     assert main(argv) == 0
     frames = SequenceReader(shard["frames"])
     for name in "vat":
-        store = SequenceReader(out / f"{name}.h5")
+        store = SequenceReader(out / name)
         assert store.store_attrs()["featset"] == "stage1" and store.store_attrs()["dim"] == 16
         clip = store.ids()[0]
         assert store[clip].dtype == np.float16 and store[clip].shape[1] == 16

@@ -21,10 +21,9 @@ from emibench.encoders.registry import load_tokenizer
 from emibench.evaluate.run_files import read_predictions
 from emibench.models.inputs import RawInputs, Tokens, Waves, input_keys
 from emibench.models.registry import build_model, raw_inputs, raw_modalities
-from emibench.train.cli import parse_stores
 from emibench.train.data import load_run_data
 from emibench.train.trainer import RunSpec, TrainConfig, fit, lr_factor, predict, train_run
-from features_fakes import SR, WORDS, clip_class, tiny_models, write_shard
+from features_fakes import SR, WORDS, clip_class, features_argv, tiny_models, write_shard
 
 SPLITS = {"train": 32, "valid": 16, "test": 8}
 
@@ -76,15 +75,13 @@ def data(tmp_path_factory, models):
             )  # fmt: skip
         stores["wave"].append(str(paths["audio"]))
         stores["text"].append(str(paths["transcripts"]))
-        stores["V"].append(str(root / "features" / "taemi" / "visual" / split / "00.h5"))
+        stores["V"].append(str(root / "features" / "taemi" / split / "v"))
         manifest = root / "manifest.tsv"
         write_table(pd.DataFrame(rows), manifest)
-        argv = [
-            "features", "--featset", "taemi", "--split", split, "--shard", "0",
-            "--manifest", str(manifest), "--frames", str(paths["frames"]),
-            "--visual-out", stores["V"][-1], "--device", "cpu",
-            "--vision", json.dumps({"model_name": str(models["vit"])}),
-        ]  # fmt: skip
+        argv = features_argv(
+            "taemi", split, manifest, paths, root / "features" / "taemi" / split, ["visual"],
+            encoders={"visual": {"model_name": str(models["vit"])}},
+        )  # fmt: skip
         assert main(argv) == 0
     return {"manifest": root / "manifest.tsv", "stores": stores, "root": root}
 
@@ -99,15 +96,13 @@ def test_taemi_set_writes_the_visual_store_only(data, models, capsys):
     with SequenceReader(data["stores"]["V"]) as reader:
         assert reader.store_attrs()["featset"] == "taemi" and reader.store_attrs()["dim"] == 32
         assert reader.is_missing("00003") and reader["00000"].shape[1] == 32
-    out = data["root"] / "refused"
-    argv = [
-        "features", "--featset", "taemi", "--split", "train", "--shard", "0",
-        "--manifest", str(data["manifest"]), "--frames", str(data["root"] / "frames/train/00.h5"),
-        "--visual-out", str(out / "v.h5"), "--audio-out", str(out / "a.h5"),
-        "--vision", json.dumps({"model_name": str(models["vit"])}),
-    ]  # fmt: skip
+    frames = {"frames": data["root"] / "frames/train/00.h5", "audio": "", "transcripts": ""}
+    argv = features_argv(
+        "taemi", "train", data["manifest"], frames, data["root"] / "refused", ["visual", "audio"],
+        encoders={"visual": {"model_name": str(models["vit"])}},
+    )  # fmt: skip
     assert main(argv) == 1
-    assert "--audio-out given, but the taemi set" in capsys.readouterr().err
+    assert "the taemi set is made of the visual store(s)" in capsys.readouterr().err
 
 
 def test_store_keys_follow_the_model(models):
@@ -116,10 +111,6 @@ def test_store_keys_follow_the_model(models):
     assert input_keys("VAT", raw_modalities(config, "VAT")) == ["V", "wave", "text"]
     assert raw_modalities({**config, "text_encoder": None}, "VT") == ()
     assert input_keys("VA", raw_modalities(config, "VA")) == ["V", "wave"]
-    stores = parse_stores([["0", "V", "v.h5"], ["0", "wave", "a.h5"], ["0", "text", "t.tsv"]], [0])
-    assert stores == {0: {"V": ["v.h5"], "wave": ["a.h5"], "text": ["t.tsv"]}}
-    with pytest.raises(ValueError, match="KEY one of"):
-        parse_stores([["0", "waves", "a.h5"]], [0])
 
 
 def test_batches_carry_waves_and_token_ids(data, models):
@@ -236,7 +227,7 @@ def test_end_to_end_training_smoke_and_saved_run_predicts_again(data, models, tm
     }  # fmt: skip
     spec = RunSpec.from_config("taemi", "VAT_taemi", 0, config)
     run = _load(data, spec.model)
-    metrics = train_run(spec, run, tmp_path, torch.device("cpu"))
+    metrics = train_run(spec, run, tmp_path, torch.device("cpu")).to_dict()
     log = pd.read_csv(tmp_path / "train_log.tsv", sep="\t")
     assert log["train_loss"].iloc[-1] < 0.8 * log["train_loss"].iloc[0]
     assert metrics["n_encoder_params"] > 0 and metrics["splits"]["valid"]["n_missing"]["A"] == 1

@@ -1,8 +1,8 @@
 """The shipped configs' Stage II runs, as the real workflow writes their commands.
 
 A forced Snakemake dry run of each config gives every job's shell command; each ``emibench
-train`` command is parsed by emibench's own CLI, its runs are resolved and their models built,
-and each store it reads must be written by one of the dry run's ``emibench features`` jobs.
+train`` command is parsed by emibench's own CLI and its job spec, its runs are resolved and
+their models built, and each store it reads must be written by one of the dry run's jobs.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from emibench.models.inputs import input_keys
+from emibench.modalities import input_keys
 from emibench.models.registry import build_model, on_features, raw_modalities
-from emibench.train.cli import parse_stores
+from emibench.plan.jobs import FeatureJob, RunsJob, load_job
 from emibench.train.stacking import StackSpec
 from emibench.train.trainer import RunSpec, TrainConfig
 from fake_vidmimic2 import make_root
@@ -36,24 +36,28 @@ def commands(tmp_path_factory) -> dict[str, list[str]]:
     }
 
 
+def jobs(commands: list[str], step: str, kind=RunsJob) -> list:
+    """The job specs of every ``emibench <step>`` command."""
+    return [load_job(kind, args.job) for args in steps(commands, step)]
+
+
 def _media_outputs(commands: list[str]) -> dict[str, set[str]]:
-    """The audio stores and the per-shard transcript tables the dry run's jobs write."""
+    """The audio stores and the per-split transcript tables the dry run's jobs write."""
     audio = {args.out for args in steps(commands, "audio")}
-    text = {args.out for args in steps(commands, "transcribe")}
-    return {"wave": audio, "text": text}
+    merged = {c.split(" --out ")[1].split()[0] for c in commands if "merge-transcripts" in c}
+    return {"wave": audio, "text": merged}
 
 
 def _written_stores(commands: list[str]) -> set[str]:
-    out = set()
-    for args in steps(commands, "features"):
-        out.update(args.visual_out + args.audio_out + args.text_out)
-    return out
+    return {
+        out.folder for job in jobs(commands, "features", FeatureJob) for out in job.outputs.values()
+    }
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "vidmimic2.yaml"])
 def test_every_train_command_parses_resolves_and_builds(commands, name):
     config = yaml.safe_load((REPO / "config" / name).read_text())
-    jobs = steps(commands[name], "train")
+    train = jobs(commands[name], "train")
     systems = config["train"]["systems"]
     trained = {
         (s, v)
@@ -61,20 +65,19 @@ def test_every_train_command_parses_resolves_and_builds(commands, name):
         if "fuse" not in spec and "stack" not in spec
         for v in spec["variants"]
     }
-    assert {(a.system, a.variant) for a in jobs} == trained
+    assert {(j.runs[0].system, j.runs[0].variant) for j in train} == trained
     written = _written_stores(commands[name])
     media = _media_outputs(commands[name])
     hidden = not config["dataset"]["test_labels"]
-    for args in jobs:
-        assert args.seeds == config["train"]["seeds"] and len(args.out_dirs) == len(args.seeds)
-        assert (args.test_labels == "") == hidden
-        stores = parse_stores(args.stores, args.seeds)
-        for seed in args.seeds:
-            spec = RunSpec.from_config(args.system, args.variant, seed, args.config)
+    for job in train:
+        assert [r.seed for r in job.runs] == config["train"]["seeds"]
+        assert (job.test_labels == "") == hidden
+        for run in job.runs:
+            spec = RunSpec.from_config(run.system, run.variant, run.seed, run.config)
             raw = raw_modalities(spec.model, spec.modalities)
-            assert sorted(stores[seed]) == sorted(input_keys(spec.modalities, raw))
-            for key, paths in stores[seed].items():
-                where = f"{args.system}/{args.variant}: {key}"
+            assert sorted(run.stores) == sorted(input_keys(spec.modalities, raw))
+            for key, paths in run.stores.items():
+                where = f"{run.system}/{run.variant}: {key}"
                 if key in ("wave", "text"):
                     assert set(paths) <= media[key] and len(paths) == len(set(paths)), where
                     continue
@@ -83,52 +86,56 @@ def test_every_train_command_parses_resolves_and_builds(commands, name):
             build_model(on_features(spec.model), DIMS[name], spec.modalities)
 
 
+def _by_run(commands: list[str], step: str = "train") -> dict:
+    return {(j.runs[0].system, j.runs[0].variant): j for j in jobs(commands, step)}
+
+
 def test_variants_layer_over_their_system(commands):
-    jobs = {(a.system, a.variant): a for a in steps(commands["config.yaml"], "train")}
+    train = _by_run(commands["config.yaml"])
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    no_gate = RunSpec.from_config("dscmn", "x", 0, jobs["dscmn", "VAT_stage1_no-gate"].config)
+
+    def spec(system, variant, seed=0):
+        run = train[system, variant].runs[seed]
+        return RunSpec.from_config(system, variant, run.seed, run.config)
+
+    no_gate = spec("dscmn", "VAT_stage1_no-gate")
     assert no_gate.model["gate"] is False and no_gate.modalities == "VAT"
     assert no_gate.train.audio_rate == "native"
-    pooled = jobs["dscmn", "VAT_stage1_audio-5fps"].config
-    assert RunSpec.from_config("dscmn", "x", 0, pooled).train.audio_rate == "visual"
-    baseline = RunSpec.from_config("b", "v", 0, jobs["baseline_vit_gru", "V_official"].config)
+    assert spec("dscmn", "VAT_stage1_audio-5fps").train.audio_rate == "visual"
+    baseline = spec("baseline_vit_gru", "V_official")
     assert baseline.train.optimizer == "adam"
     assert baseline.train.epochs == config["train"]["defaults"]["epochs"]
-    vt = parse_stores(jobs["dscmn", "VT_stage1"].stores, [0, 1, 2])
-    assert sorted(vt[0]) == ["T", "V"] and "/features/stage1_seed0/visual/" in vt[0]["V"][0]
-    e2e = jobs["taemi", "VAT_taemi"]
-    model = RunSpec.from_config("taemi", "x", 0, e2e.config).model
+    vt = train["dscmn", "VT_stage1"].runs[0].stores
+    assert sorted(vt) == ["T", "V"] and "/features/stage1_seed0/visual/" in vt["V"][0] + "/"
+    model = spec("taemi", "VAT_taemi").model
     assert model["audio_encoder"] == config["encoders"]["taemi_audio"]  # keys resolved to specs
     assert model["text_encoder"] == config["encoders"]["taemi_text"]
-    stores = parse_stores(e2e.stores, [0, 1, 2])[0]
+    stores = train["taemi", "VAT_taemi"].runs[0].stores
     assert sorted(stores) == ["V", "text", "wave"]
-    assert "/features/taemi/visual/" in stores["V"][0] and "/audio/" in stores["wave"][0]
-    assert all(p.endswith(".tsv") for p in stores["text"])
-    frozen = parse_stores(jobs["taemi", "VAT_stage1_frozen"].stores, [0, 1, 2])[0]
-    assert sorted(frozen) == ["A", "T", "V"]
+    assert "/features/taemi/visual/" in stores["V"][0] + "/" and "/audio/" in stores["wave"][0]
+    assert all(p.endswith(".tsv") for p in stores["text"]) and len(stores["text"]) == 3
+    assert sorted(train["taemi", "VAT_stage1_frozen"].runs[0].stores) == ["A", "T", "V"]
 
 
 def test_stage1_seeds_pair_with_run_seeds(commands):
-    jobs = {(a.system, a.variant): a for a in steps(commands["vidmimic2.yaml"], "train")}
-    stores = parse_stores(jobs["dscmn", "VAT_stage1"].stores, [0, 1, 2])
-    for seed in (0, 1, 2):
-        assert f"/features/stage1_seed{seed}/" in stores[seed]["V"][0]
-    frozen = parse_stores(jobs["dscmn", "VAT_frozen"].stores, [0, 1, 2])
-    assert frozen[0] == frozen[2] and "/features/frozen/" in frozen[0]["A"][0]
+    train = _by_run(commands["vidmimic2.yaml"])
+    for run in train["dscmn", "VAT_stage1"].runs:
+        assert f"/features/stage1_seed{run.seed}/" in run.stores["V"][0]
+    frozen = train["dscmn", "VAT_frozen"].runs
+    assert frozen[0].stores == frozen[2].stores and "/features/frozen/" in frozen[0].stores["A"][0]
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "vidmimic2.yaml"])
 def test_every_stack_command_reads_members_of_its_own_seed(commands, name):
     config = yaml.safe_load((REPO / "config" / name).read_text())
     stacked = {s for s, spec in config["train"]["systems"].items() if "stack" in spec}
-    jobs = steps(commands[name], "stack")
-    assert {a.system for a in jobs} == stacked and jobs
-    for args in jobs:
-        members = {int(group[0]): group[1:] for group in args.members}
-        for seed in args.seeds:
-            spec = StackSpec.from_config(args.system, args.variant, seed, args.config)
-            assert len(members[seed]) == len(spec.stack.members)
-            assert all(run.endswith(f"/seed{seed}") for run in members[seed])
+    stack = jobs(commands[name], "stack")
+    assert {j.runs[0].system for j in stack} == stacked and stack
+    for job in stack:
+        for run in job.runs:
+            spec = StackSpec.from_config(run.system, run.variant, run.seed, run.config)
+            assert len(run.members) == len(spec.stack.members)
+            assert all(member.endswith(f"/seed{run.seed}") for member in run.members)
 
 
 def test_a_bad_model_key_fails_before_any_job_naming_it(tmp_path):
@@ -160,8 +167,9 @@ def test_overrides_cap_every_run_of_a_rehearsal(tmp_path):
     caps = {"epochs": 1, "max_train_batches": 2, "batch_size": 2}
     real.write_text(yaml.safe_dump({"dataset": {"root": str(root)}, "train": {"overrides": caps}}))
     commands = dry_run_commands(REPO / "config" / "vidmimic2.yaml", real)
-    jobs = steps(commands, "train")
-    assert ("taemi", "VAT_taemi") in {(a.system, a.variant) for a in jobs}
-    for args in jobs:
-        settings = RunSpec.from_config(args.system, args.variant, 0, args.config).train
+    train = _by_run(commands)
+    assert ("taemi", "VAT_taemi") in train
+    for job in train.values():
+        run = job.runs[0]
+        settings = RunSpec.from_config(run.system, run.variant, 0, run.config).train
         assert (settings.epochs, settings.max_train_batches, settings.batch_size) == (1, 2, 2)

@@ -12,7 +12,9 @@ import pytest
 
 from emibench.cli import main
 from emibench.data.store import SequenceReader, SequenceWriter
+from emibench.plan.jobs import ConditionRun, PredictJob
 from fake_train_inputs import DIMS, DSCMN, write_fake_inputs
+from jobs import job_argv, run_job, runs_argv
 
 TRAIN = {"epochs": 3, "batch_size": 16, "lr": 0.005, "patience": 3, "ema_decay": 0.9}
 # (system, variant, modalities, model, extra train settings)
@@ -58,48 +60,41 @@ def trained(tmp_path_factory):
             "model": model,
             "train": {**TRAIN, **train},
         }
-        argv = [
-            "train", "--system", system, "--variant", variant, "--seeds", "0",
-            "--out-dirs", str(out), "--config", json.dumps(config),
-            "--manifest", str(fake["manifest"]), "--test-labels", str(fake["test_labels"]),
-            "--device", "cpu",
-        ]  # fmt: skip
-        for m in modalities:
-            argv += ["--stores", "0", m, *map(str, stores[m])]
-        assert main(argv) == 0
+        job = run_job(system, variant, 0, out, config, {m: stores[m] for m in modalities})
+        assert main(runs_argv("train", [job], fake["manifest"], fake["test_labels"])) == 0
         runs[(system, variant)] = out
     fused = root / "runs" / "fusion" / "VA" / "seed0"
     members = [runs[("vit_gru", "V")], runs[("w2v_linear", "A")]]
-    argv = [
-        "fuse", "--system", "fusion", "--variant", "VA", "--seeds", "0",
-        "--out-dirs", str(fused), "--members", "0", *map(str, members),
-        "--features", "stage1", "--modalities", "VA", "--manifest", str(fake["manifest"]),
-        "--test-labels", str(fake["test_labels"]),
-    ]  # fmt: skip
+    config = {"features": "stage1", "modalities": "VA", "fuse": ["vit_gru/V", "w2v_linear/A"]}
+    job = run_job("fusion", "VA", 0, fused, config, members=members)
+    argv = runs_argv("fuse", [job], fake["manifest"], fake["test_labels"], device=False)
     assert main(argv) == 0
     return root, fake, runs, fused
 
 
 def _predict(fake, runs, fused, out_root, stores, condition="clean"):
     """Every run predicts valid and test from ``stores`` ({modality: paths}) into out_root."""
-    groups = {m: str(k) for k, m in enumerate(stores)}
-    argv = [
-        "predict", "--condition", condition, "--spec", "[]", "--splits", *SPLITS,
-        "--manifest", str(fake["manifest"]), "--test-labels", str(fake["test_labels"]),
-        "--device", "cpu",
-    ]  # fmt: skip
-    for m, paths in stores.items():
-        argv += ["--stores", groups[m], m, *paths]
-    outs = {}
+    groups = {m: f"g{k}" for k, m in enumerate(stores)}
+    outs, jobs = {}, []
     for (system, variant), run in runs.items():
         modalities = next(r[2] for r in RUNS if r[:2] == (system, variant))
         outs[(system, variant)] = out_root / system / variant
-        argv += ["--run", str(run), str(outs[(system, variant)])]
-        argv += [groups[m] for m in modalities]
-    member_outs = [outs[("vit_gru", "V")], outs[("w2v_linear", "A")]]
+        named = {m: groups[m] for m in modalities}
+        jobs.append(ConditionRun("model", str(run), str(outs[(system, variant)]), named))
+    member_outs = [str(outs[("vit_gru", "V")]), str(outs[("w2v_linear", "A")])]
     outs[("fusion", "VA")] = out_root / "fusion" / "VA"
-    argv += ["--fuse", str(fused), str(outs[("fusion", "VA")]), *map(str, member_outs)]
-    assert main(argv) == 0
+    jobs.append(ConditionRun("fuse", str(fused), str(outs[("fusion", "VA")]), {}, member_outs))
+    job = PredictJob(
+        condition,
+        [],
+        list(SPLITS),
+        str(fake["manifest"]),
+        str(fake["test_labels"]),
+        {groups[m]: list(paths) for m, paths in stores.items()},
+        jobs,
+        str(out_root / "results.tsv"),
+    )
+    assert main(job_argv("predict", job)) == 0
     return outs
 
 
@@ -114,8 +109,10 @@ def test_saved_runs_reproduce_their_own_predictions_on_the_clean_stores(trained,
             again = pd.read_csv(out / f"predictions_{split}.csv", dtype={"id": str})
             pd.testing.assert_frame_equal(mine, again, check_exact=True, obj=f"{ident} {split}")
             weights = run / f"fusion_weights_{split}.csv"
-            assert weights.exists() == (ident[0] == "dscmn")
+            assert weights.exists() == (ident[0] != "fusion")
             if weights.exists():
+                rows = len(pd.read_csv(weights))
+                assert (rows > 0) == (ident[0] == "dscmn"), "only DSCMN has fusion weights"
                 pd.testing.assert_frame_equal(
                     pd.read_csv(weights, dtype={"id": str}),
                     pd.read_csv(out / weights.name, dtype={"id": str}),
@@ -172,3 +169,54 @@ def test_a_condition_store_changes_only_the_runs_that_read_it(trained, tmp_path)
         assert same != changed, ident
         if changed:
             assert metrics["splits"]["valid"]["n_missing"]["T"] == n_valid
+
+
+def test_a_condition_that_changes_nothing_predicts_as_the_run_did_in_its_precision(
+    trained, tmp_path, monkeypatch
+):
+    """An identity condition gives the clean predictions exactly, and every prediction (clean
+    in training, under the condition) runs in the precision the run trained with."""
+    from emibench.train import trainer
+
+    _root, fake, _runs, _fused = trained
+    stores = fake["stores"]["stage1"]
+    config = {
+        "features": "stage1",
+        "modalities": "VAT",
+        "model": DSCMN,
+        "train": {**TRAIN, "max_steps": 12, "precision": "auto"},
+    }
+    seen = []
+    real = trainer.autocast
+    monkeypatch.setattr(
+        trainer,
+        "autocast",
+        lambda device, precision: seen.append(precision) or real(device, precision),
+    )
+    run = tmp_path / "run"
+    job = run_job("dscmn", "VAT_auto", 0, run, config, {m: stores[m] for m in "VAT"})
+    assert main(runs_argv("train", [job], fake["manifest"], fake["test_labels"])) == 0
+    assert seen and set(seen) == {"auto"}
+    seen.clear()
+    clean = {m: _split_paths(stores[m]) for m in "VAT"}
+    out = tmp_path / "identity"
+    job = PredictJob(
+        "identity",
+        [],
+        list(SPLITS),
+        str(fake["manifest"]),
+        str(fake["test_labels"]),
+        {m: paths for m, paths in clean.items()},
+        [ConditionRun("model", str(run), str(out), {m: m for m in "VAT"})],
+        str(tmp_path / "results.tsv"),
+    )
+    assert main(job_argv("predict", job)) == 0
+    assert seen and set(seen) == {"auto"}, "predictions under a condition use the run's precision"
+    for split in SPLITS:
+        pd.testing.assert_frame_equal(
+            pd.read_csv(run / f"predictions_{split}.csv", dtype={"id": str}),
+            pd.read_csv(out / f"predictions_{split}.csv", dtype={"id": str}),
+            check_exact=True,
+        )
+    table = pd.read_csv(tmp_path / "results.tsv", sep="\t")
+    assert set(table["condition"]) == {"identity"} and set(table["split"]) == set(SPLITS)

@@ -18,6 +18,7 @@ from emibench.settings import ConfigError, settings_from
 from emibench.train.data import load_run_data
 from emibench.train.trainer import RunSpec, TrainConfig, train_run
 from fake_train_inputs import DIMS, DSCMN, write_fake_inputs
+from jobs import run_job, runs_argv
 
 TRAIN = {"epochs": 8, "batch_size": 16, "lr": 0.005, "patience": 8, "ema_decay": 0.99}
 
@@ -41,7 +42,7 @@ def _run(fake, out_dir, modalities="VAT", model=DSCMN, seed=0, train=TRAIN):
         seed,
         {"features": "stage1", "modalities": modalities, "model": model, "train": train},
     )
-    return train_run(spec, data, out_dir, torch.device("cpu")), data
+    return train_run(spec, data, out_dir, torch.device("cpu")).to_dict(), data
 
 
 def test_run_folder_and_every_clip_predicted(fake, tmp_path):
@@ -126,26 +127,25 @@ def test_cli_trains_every_seed_into_its_own_run_folder(fake, tmp_path, capsys):
         "model": {"name": "vit_gru", "hidden": 8, "layers": 2},
         "train": {"epochs": 2, "ema_decay": 0.0, "optimizer": "adam"},
     }
-    stores = [str(p) for p in fake["stores"]["stage1"]["V"]]
+    stores = {"V": fake["stores"]["stage1"]["V"]}
     runs = [tmp_path / "seed0", tmp_path / "seed1"]
-    argv = [
-        "train", "--system", "baseline_vit_gru", "--variant", "V",
-        "--seeds", "0", "1", "--out-dirs", *map(str, runs),
-        "--config", json.dumps(config), "--manifest", str(fake["manifest"]),
-        "--stores", "0", "V", *stores, "--stores", "1", "V", *stores,
-        "--device", "cpu",
-    ]  # fmt: skip
-    assert main(argv) == 0
+    jobs = [
+        run_job("baseline_vit_gru", "V", seed, run, config, stores) for seed, run in enumerate(runs)
+    ]
+    assert main(runs_argv("train", jobs, fake["manifest"])) == 0
     for seed, run in enumerate(runs):
         metrics = json.loads((run / "metrics.json").read_text())
         assert metrics["seed"] == seed and set(metrics["splits"]) == {"valid"}
+        assert metrics["kind"] == "model" and "train_seconds" not in metrics
         assert f"baseline_vit_gru/V seed {seed}" in (run / "log.txt").read_text()
-        assert not (run / "fusion_weights_valid.csv").exists()
+        weights = pd.read_csv(run / "fusion_weights_valid.csv")
+        assert list(weights.columns) == ["id", "beta_v", "beta_a", "beta_t"] and weights.empty
     first = pd.read_csv(runs[0] / "predictions_valid.csv")
     assert not first.equals(pd.read_csv(runs[1] / "predictions_valid.csv"))
     capsys.readouterr()
-    audio = ["--stores", "0", "A", str(fake["stores"]["stage1"]["A"][0])]
-    assert main(argv + audio) == 1
+    audio = {**stores, "A": fake["stores"]["stage1"]["A"][:1]}
+    wrong = run_job("baseline_vit_gru", "V", 0, runs[0], config, audio)
+    assert main(runs_argv("train", [wrong], fake["manifest"])) == 1
     assert "reads the stores V (modalities V); stores were given for A V" in capsys.readouterr().err
 
 

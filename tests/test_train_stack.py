@@ -14,13 +14,15 @@ import torch
 
 from emibench.cli import main
 from emibench.emotions import EMOTIONS
-from emibench.evaluate.run_files import read_predictions, write_metrics, write_predictions
+from emibench.evaluate.record import RunRecord, write_record
+from emibench.evaluate.run_files import read_predictions, write_predictions
 from emibench.settings import ConfigError
 from emibench.train.data import load_run_data
 from emibench.train.losses import LOSSES
 from emibench.train.stacking import StackSpec, read_presence, stack_run
 from emibench.train.trainer import RunSpec, train_run
 from fake_train_inputs import write_fake_inputs
+from jobs import run_job, runs_argv
 
 DIMS = {"V": 12, "A": 10, "T": 8}
 CONCAT = {"name": "concat_mlp", "hidden": 16, "dropout": 0.1}
@@ -45,7 +47,7 @@ def _train(fake, out_dir, modalities, model=CONCAT, train=TRAIN, seed=0, system=
         seed,
         {"features": "stage1", "modalities": modalities, "model": model, "train": train},
     )
-    return train_run(spec, data, out_dir, torch.device("cpu"))
+    return train_run(spec, data, out_dir, torch.device("cpu")).to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +88,7 @@ def _stack(fake, members, out_dir, **stack):
     stores = {m: fake["stores"]["stage1"][m] for m in "VAT"}
     return stack_run(
         spec, members, fake["manifest"], stores, out_dir, torch.device("cpu"), fake["test_labels"]
-    )
+    ).to_dict()
 
 
 def test_late_fusion_run_folder(fake, members, tmp_path):
@@ -150,7 +152,7 @@ def _memorising_member(fake, out_dir) -> Path:
             values = manifest.set_index("id").loc[ids, list(EMOTIONS)].to_numpy(float)
         write_predictions(ids, values, out_dir / f"predictions_{split}.csv")
     names = {"system": "memoriser", "variant": "V_stage1", "seed": 0, "modalities": "V"}
-    write_metrics({**names, "features": "stage1", "splits": {}}, out_dir)
+    write_record(RunRecord(**names, features="stage1", kind="model", splits={}), out_dir)
     return out_dir
 
 
@@ -206,11 +208,9 @@ def test_cli_stacks(fake, members, tmp_path):
         "stack": {"members": ["concat_mlp/V_stage1", "concat_mlp/A_stage1"], "hidden": 0},
         "train": {**STACK_TRAIN, "epochs": 5},
     }
-    argv = ["stack", "--system", "late_fusion", "--variant", "VA", "--seeds", "0"]
-    argv += ["--config", json.dumps(config), "--members", "0", *map(str, members[:2])]
-    argv += ["--manifest", str(fake["manifest"]), "--out-dirs", str(tmp_path), "--device", "cpu"]
-    for m in "VAT":
-        argv += ["--stores", "0", m, *map(str, fake["stores"]["stage1"][m])]
+    stores = {m: fake["stores"]["stage1"][m] for m in "VAT"}
+    job = run_job("late_fusion", "VA", 0, tmp_path, config, stores, members[:2])
+    argv = runs_argv("stack", [job], fake["manifest"])
     assert main(argv) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["system"] == "late_fusion" and set(metrics["splits"]) == {"valid"}
@@ -225,13 +225,20 @@ def test_a_saved_late_fusion_run_reproduces_its_predictions(fake, members, tmp_p
     _stack(fake, members, tmp_path, folds=3, fit_on=fit_on)
     stores = {m: fake["stores"]["stage1"][m] for m in "VAT"}
     splits = ("valid", "test")
-    ids, preds, present = stack_predict(
-        tmp_path, members, fake["manifest"], stores, splits, torch.device("cpu")
-    )
+    out = tmp_path / "again"
+    scores = stack_predict(
+        tmp_path, members, fake["manifest"], stores, splits, out, torch.device("cpu"),
+        fake["test_labels"],
+    )  # fmt: skip
+    saved = json.loads((tmp_path / "metrics.json").read_text())["splits"]
     for split in splits:
-        saved = read_predictions(tmp_path / f"predictions_{split}.csv").loc[ids[split]]
-        np.testing.assert_allclose(np.clip(preds[split], 0, 1), saved.to_numpy(), atol=1e-6)
-    assert present.shape == (sum(len(v) for v in ids.values()), 3)
+        pd.testing.assert_frame_equal(
+            read_predictions(tmp_path / f"predictions_{split}.csv"),
+            read_predictions(out / f"predictions_{split}.csv"),
+            atol=1e-6,
+        )
+        assert scores[split].mean_pearson == pytest.approx(saved[split]["mean_pearson"], abs=1e-6)
+        assert scores[split].n_missing == saved[split]["n_missing"]
 
 
 def test_a_small_valid_split_gets_fewer_folds_and_a_tiny_one_an_error():

@@ -42,5 +42,5 @@ def test_default_config_runs_on_a_real_layout_root_given_only_its_dataset_keys(t
         assert set(pd.read_csv(submission)["Filename"]) == test_ids, submission
     transcripts = pd.read_csv(out / "transcripts" / "train.tsv", sep="\t")
     assert transcripts["backend"].str.contains("pocketsphinx").all()
-    official = (out / "logs" / "features_train" / "official.log").read_text()
+    official = (out / "logs" / "features" / "official_train.log").read_text()
     assert "organiser visual features" in official and "organiser audio features" in official

@@ -124,7 +124,7 @@ def test_whole_dag_runs_and_is_complete(workdir):
     }
     branch = {
         "robustness_remove_text",
-        "robustness_features_valid",
+        "robustness_features",
         "robustness_predict",
         "collect_robustness",
         "robustness_tables",

@@ -42,48 +42,6 @@ def add_compute_options(parser: argparse.ArgumentParser, device: bool = True) ->
         )
 
 
-def add_seed_runs(parser: argparse.ArgumentParser) -> None:
-    """``--seeds`` and ``--out-dirs``: one run per seed of one (system, variant), in that order."""
-    parser.add_argument("--seeds", type=int, nargs="+", required=True, help="seeds, one run each")
-    parser.add_argument(
-        "--out-dirs", nargs="+", required=True, help="the run folder of each seed, in --seeds order"
-    )
-
-
-def add_members_option(parser: argparse.ArgumentParser) -> None:
-    """``--members SEED RUN_DIR...``, once per seed: the member runs a fused or stacked run reads."""
-    parser.add_argument(
-        "--members",
-        nargs="+",
-        action="append",
-        required=True,
-        metavar="SEED RUN_DIR",
-        help="a seed's member run folders: --members 0 runs/a/V/seed0 ...; once per seed",
-    )
-
-
-def seed_runs(args: argparse.Namespace) -> list[tuple[int, str]]:
-    """(seed, run folder) pairs of ``--seeds`` and ``--out-dirs``."""
-    if len(args.seeds) != len(args.out_dirs):
-        raise ConfigError(f"{len(args.seeds)} --seeds but {len(args.out_dirs)} --out-dirs")
-    return list(zip(args.seeds, args.out_dirs))
-
-
-def seed_groups(groups: list[list[str]], seeds: list[int], option: str) -> dict[int, list[str]]:
-    """Repeated ``--option SEED VALUE...`` groups -> {seed: values}; every seed needs a group."""
-    out: dict[int, list[str]] = {seed: [] for seed in seeds}
-    for group in groups:
-        if len(group) < 2 or not group[0].isdigit() or int(group[0]) not in out:
-            raise ConfigError(
-                f"{option} {' '.join(group[:2])} ...: expected SEED (one of {seeds}) VALUE..."
-            )
-        out[int(group[0])].extend(group[1:])
-    lacking = [seed for seed, values in out.items() if not values]
-    if lacking:
-        raise ConfigError(f"no {option} group for seed(s) {lacking}")
-    return out
-
-
 def set_threads(n: int) -> None:
     """Use ``n`` CPU threads in torch: set now if torch is loaded, else when it loads."""
     n = max(1, int(n))

@@ -6,38 +6,27 @@ these patterns and never spell paths of their own. Library code receives these p
 
 import json
 import os
+import shlex
 from pathlib import Path
 
-import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
+from emibench.config_files import resolve_dataset_keys, take_whole_sections
 from emibench.config_schema import fill_defaults
+from emibench.plan import Plan
+from emibench.plan.jobs import to_json
+from emibench.settings import ConfigError
 
 min_version("8.0")
-
-# A config file given on the command line is laid over config/config.yaml key by key; the systems
-# it trains, the tables it reports and the robustness conditions it runs are its own, not added
-# to the demo's.
-WHOLE_SECTIONS = (
-    ("train", "systems"),
-    ("report", "tables"),
-    ("robustness", "conditions"),
-)
-
-
-def take_whole_sections(config, configfiles):
-    """Replace each WHOLE_SECTIONS entry by that of the last config file that sets it."""
-    for section, key in WHOLE_SECTIONS:
-        for path in configfiles:
-            given = (yaml.safe_load(Path(path).read_text()) or {}).get(section) or {}
-            if key in given:
-                config.setdefault(section, {})[key] = given[key]
-
 
 take_whole_sections(config, workflow.overwrite_configfiles or [])
 validate(config, "../../config/schema/config.schema.yaml")
 fill_defaults(config, Path(workflow.basedir) / "config/schema/config.schema.yaml")
+try:
+    resolve_dataset_keys(config)
+except ConfigError as err:
+    raise WorkflowError(str(err)) from None
 
 DATASET = config["dataset"]["name"]
 ROOT = config["dataset"]["root"]
@@ -47,51 +36,6 @@ SPLITS = ["train", "valid", "test"]
 ENV = "../../envs/emibench.yaml"
 # The checkout that ENV's pip lines install (conda reads a copy of ENV under .snakemake/conda/).
 os.environ.update(EMIBENCH_SOURCE=workflow.basedir)
-
-if SOURCE == "local" and not Path(ROOT).is_dir():
-    raise WorkflowError(
-        f"config key dataset.root: {ROOT!r} is not a directory; "
-        "point it at your Hume-Vidmimic2 root (with train_split.csv, valid_split.csv and raw/)"
-    )
-
-
-def resolve_source_keys(config, root, source):
-    """Keys whose value follows the dataset source (``auto``), resolved once, here.
-
-    dataset.test_labels: the synthetic set's own test_labels.csv, hidden ("") elsewhere.
-    preprocess.asr.vocabulary: PocketSphinx on the synthetic phrase bank, else its full English
-    model. A value that cannot hold for this source is an error naming the key.
-    """
-    dataset, asr = config["dataset"], config["preprocess"]["asr"]
-    if dataset["test_labels"] == "auto":
-        dataset["test_labels"] = (
-            f"{root}/test_labels.csv" if source == "synthetic" else ""
-        )
-    elif (
-        dataset["test_labels"]
-        and source == "local"
-        and not Path(dataset["test_labels"]).is_file()
-    ):
-        raise WorkflowError(
-            f"config key dataset.test_labels: {dataset['test_labels']!r} is not a file; "
-            "give the test labels CSV, or '' when they are hidden"
-        )
-    if asr["vocabulary"] == "auto":
-        asr["vocabulary"] = "phrase_bank" if source == "synthetic" else "full"
-    elif (
-        asr["backend"] == "pocketsphinx"
-        and asr["vocabulary"] == "phrase_bank"
-        and source != "synthetic"
-        and not Path(root, "phrases.txt").is_file()
-    ):
-        raise WorkflowError(
-            "config key preprocess.asr.vocabulary: phrase_bank needs a phrase bank "
-            f"{root}/phrases.txt, which only the synthetic set has; use auto or full"
-        )
-
-
-resolve_source_keys(config, ROOT, SOURCE)
-
 
 PATHS = {
     # the dataset root (inputs of a real set, outputs of the synthesize rule)
@@ -115,6 +59,7 @@ PATHS = {
     "tiny_whisper": "results/models/whisper",
     # features.smk
     "local_models": "results/models/{role}",
+    "feature_dir": f"{R}/features/{{featset}}/{{modality}}/{{split}}",
     "features": f"{R}/features/{{featset}}/{{modality}}/{{split}}/{{shard}}.h5",
     "stage1_ckpt": f"{R}/stage1/{{pair}}/seed{{seed}}/checkpoint.pt",
     "stage1_log": f"{R}/stage1/{{pair}}/seed{{seed}}/log.tsv",
@@ -130,13 +75,16 @@ PATHS = {
     "table": f"{R}/tables/{{table}}.{{ext}}",
     "figure": f"{R}/figures/{{figure}}.png",
     # robustness.smk: a condition's media, features and predictions of every run
+    "condition_media_dir": f"{R}/robustness/{{condition}}/{{store}}/{{split}}",
     "condition_frames": f"{R}/robustness/{{condition}}/frames/{{split}}/{{shard}}.h5",
     "condition_audio": f"{R}/robustness/{{condition}}/audio/{{split}}/{{shard}}.h5",
     "condition_transcripts": f"{R}/robustness/{{condition}}/transcripts/{{split}}/{{shard}}.tsv",
+    "condition_feature_dir": f"{R}/robustness/{{condition}}/features/{{featset}}/{{modality}}/{{split}}",
     "condition_features": (
         f"{R}/robustness/{{condition}}/features/{{featset}}/{{modality}}/{{split}}/{{shard}}.h5"
     ),
-    "condition_run_file": f"{R}/runs/{{system}}/{{variant}}/seed{{seed}}/robustness/{{condition}}/{{name}}",
+    "condition_run_dir": f"{R}/runs/{{system}}/{{variant}}/seed{{seed}}/robustness/{{condition}}",
+    "condition_results": f"{R}/robustness/{{condition}}/results.tsv",
     "robustness_results": f"{R}/robustness/results.tsv",
     "robustness_metrics": f"{R}/robustness/metrics.json",
     "report_nb": f"{R}/report/report.ipynb",
@@ -158,25 +106,27 @@ def bench_path(rule_name, *wildcard_names):
 
 def shards(split):
     """Shard names of a split, ``00`` .. ``NN``, from ``config['shards'][split]``."""
-    return [f"{i:02d}" for i in range(config["shards"][split])]
-
-
-def per_shard(pattern, split, **wildcards):
-    """Every shard's path of ``pattern`` for one split (other wildcards filled from ``wildcards``)."""
-    return expand(
-        pattern, split=split, shard=shards(split), allow_missing=True, **wildcards
-    )
+    return PLAN.layout.shards(split)
 
 
 def all_shards(pattern, **wildcards):
     """Every split's every shard of ``pattern``."""
-    return [p for split in SPLITS for p in per_shard(pattern, split, **wildcards)]
+    return [
+        p
+        for split in SPLITS
+        for p in expand(pattern, split=split, shard=shards(split), **wildcards)
+    ]
 
 
 def as_json(value):
     """A config value as one JSON word for a shell command, quoted for the shell."""
     text = json.dumps(value, separators=(",", ":")).replace("'", "'\\''")
     return f"'{text}'"
+
+
+def job_arg(job):
+    """A job spec (emibench.plan.jobs) as one JSON word for ``--job``, quoted for the shell."""
+    return shlex.quote(to_json(job))
 
 
 def step_resource(step, key):
@@ -187,3 +137,24 @@ def step_resource(step, key):
 def raw(path):
     """Raw dataset inputs: ``ancient()`` because DVC checkouts reset modification times."""
     return ancient(path)
+
+
+def jobs_run_in_conda():
+    """True under ``--sdm conda``: the jobs' environment, not this one, holds the models."""
+    settings = getattr(workflow, "deployment_settings", None)
+    return "CONDA" in {m.name for m in getattr(settings, "deployment_method", ())}
+
+
+# Every job of the DAG as a typed spec, computed once (emibench.plan); input functions and
+# params below look jobs up in it. Model configs are checked against the models here unless the
+# jobs run in their own conda environment (which may alone hold a plugin model); a check that
+# passed is remembered under .snakemake/, so an unchanged config skips importing torch.
+try:
+    PLAN = Plan(
+        config,
+        PATHS,
+        check_models_now=not jobs_run_in_conda(),
+        model_checks=".snakemake/emibench/model-checks",
+    )
+except ConfigError as err:
+    raise WorkflowError(str(err)) from None

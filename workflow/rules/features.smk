@@ -18,45 +18,44 @@ rule make_tiny_models:
         "emibench make-tiny-models --out-dir {params.out_dir} --spec {params.spec} > {log} 2>&1"
 
 
-# One job per split and feature set writes every shard's stores of that set: the encoders load
-# once per job, and a split is minutes of GPU work even on the real set. One rule per split and
-# set shape (the stores a set is made of: all three, or visual only for taemi).
-for _split in SPLITS:
-    for _stores, _featsets in FEATSET_SHAPES.items():
+# One job per feature set and split writes every shard's stores of that set, one folder per store
+# (the encoders load once per job; a split is minutes of GPU work even on the real set). Two
+# rules, by the stores a set is made of: all three, or the visual one alone (taemi).
+rule features:
+    input:
+        feature_inputs,
+    output:
+        **{s: directory(PATHS["feature_dir"].replace("{modality}", s)) for s in STORES},
+    log:
+        log_path("features", "featset", "split"),
+    benchmark:
+        bench_path("features", "featset", "split")
+    wildcard_constraints:
+        featset=FEATSETS_ALL_STORES,
+    conda:
+        ENV
+    threads: step_resource("features", "threads")
+    resources:
+        mem_mb=step_resource("features", "mem_mb"),
+        runtime=step_resource("features", "runtime"),
+        gpu=step_resource("features", "gpu"),
+    params:
+        job=feature_job,
+        device=config["resources"]["device"],
+    shell:
+        "emibench features --job {params.job} --device {params.device}"
+        " --threads {threads} > {log} 2>&1"
 
-        rule:
-            name:
-                features_rule_name(_split, _stores)
-            input:
-                unpack(feature_inputs(_split, _stores)),
-            output:
-                **feature_outputs(_split, _stores),
-            log:
-                log_path(features_rule_name(_split, _stores), "featset"),
-            benchmark:
-                bench_path(features_rule_name(_split, _stores), "featset")
-            wildcard_constraints:
-                featset=_featsets,
-            conda:
-                ENV
-            threads: step_resource("features", "threads")
-            resources:
-                mem_mb=step_resource("features", "mem_mb"),
-                runtime=step_resource("features", "runtime"),
-                gpu=step_resource("features", "gpu"),
-            params:
-                kind=lambda w: featset_kind(w.featset),
-                split=_split,
-                shards=" ".join(shards(_split)),
-                io=feature_io_args,
-                sources=feature_source_args,
-                settings=as_json(FEATURES),
-                device=config["resources"]["device"],
-            shell:
-                "emibench features --featset {params.kind} --split {params.split}"
-                " --shard {params.shards} --manifest {input.manifest} --frames {input.frames}"
-                " {params.io} {params.sources} --settings {params.settings}"
-                " --device {params.device} --threads {threads} > {log} 2>&1"
+
+use rule features as features_visual with:
+    output:
+        visual=directory(PATHS["feature_dir"].replace("{modality}", "visual")),
+    log:
+        log_path("features_visual", "featset", "split"),
+    benchmark:
+        bench_path("features_visual", "featset", "split")
+    wildcard_constraints:
+        featset=FEATSETS_VISUAL_ONLY,
 
 
 rule stage1:
@@ -70,7 +69,7 @@ rule stage1:
     benchmark:
         bench_path("stage1", "pair", "seed")
     wildcard_constraints:
-        pair="vision_text|audio_text",
+        pair=PAIR_PATTERN,
     conda:
         ENV
     threads: step_resource("stage1", "threads")

@@ -4,7 +4,7 @@
 
 rule collect:
     input:
-        runs=all_run_metrics(),
+        runs=PLAN.metrics_files(),
     output:
         results=PATHS["results_table"],
         metrics=PATHS["metrics"],

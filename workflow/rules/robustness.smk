@@ -5,75 +5,59 @@
 # Functions for these rules live in workflow/rules/functions/robustness.smk (lint: no functions here).
 
 
-# A vision condition's frames store is a full copy of the clean one (150 kB a frame at 224 px):
-# kept only until its features exist.
+# One job per condition, store it corrupts and split writes that store's folder, shard by shard
+# (emibench.plan.jobs.CorruptJob). A vision condition's frames store is a full copy of the clean
+# one (150 kB a frame at 224 px): kept, like the audio, only until its features exist.
 rule robustness_frames:
     input:
-        frames=PATHS["frames"],
+        corrupt_inputs("frames"),
     output:
-        temp(PATHS["condition_frames"]),
+        temp(directory(CONDITION_MEDIA["frames"])),
     log:
-        log_path("robustness_frames", "condition", "split", "shard"),
+        log_path("robustness_frames", "condition", "split"),
     benchmark:
-        bench_path("robustness_frames", "condition", "split", "shard")
+        bench_path("robustness_frames", "condition", "split")
     wildcard_constraints:
-        condition=one_of(conditions_changing("frames")),
+        condition=one_of(PLAN.conditions_changing("frames")),
         split=one_of(ROBUST_SPLITS),
     conda:
         ENV
     params:
-        spec=lambda w: condition_spec(w.condition),
-        seed=ROBUSTNESS.seed,
+        job=corrupt_job("frames"),
     shell:
-        "emibench corrupt --condition {wildcards.condition} --spec {params.spec}"
-        " --seed {params.seed} --split {wildcards.split} --shard {wildcards.shard}"
-        " --frames {input.frames} --frames-out {output} > {log} 2>&1"
+        "emibench corrupt --job {params.job} > {log} 2>&1"
 
 
-rule robustness_audio:
+use rule robustness_frames as robustness_audio with:
     input:
-        audio=PATHS["audio"],
+        corrupt_inputs("audio"),
     output:
-        temp(PATHS["condition_audio"]),
+        temp(directory(CONDITION_MEDIA["audio"])),
     log:
-        log_path("robustness_audio", "condition", "split", "shard"),
+        log_path("robustness_audio", "condition", "split"),
     benchmark:
-        bench_path("robustness_audio", "condition", "split", "shard")
+        bench_path("robustness_audio", "condition", "split")
     wildcard_constraints:
-        condition=one_of(conditions_changing("audio")),
+        condition=one_of(PLAN.conditions_changing("audio")),
         split=one_of(ROBUST_SPLITS),
-    conda:
-        ENV
     params:
-        spec=lambda w: condition_spec(w.condition),
-        seed=ROBUSTNESS.seed,
-    shell:
-        "emibench corrupt --condition {wildcards.condition} --spec {params.spec}"
-        " --seed {params.seed} --split {wildcards.split} --shard {wildcards.shard}"
-        " --audio {input.audio} --audio-out {output} > {log} 2>&1"
+        job=corrupt_job("audio"),
 
 
-rule robustness_remove_text:
+use rule robustness_frames as robustness_remove_text with:
     input:
-        transcripts=PATHS["transcript_shard"],
+        corrupt_inputs("transcripts"),
     output:
-        PATHS["condition_transcripts"],
+        directory(CONDITION_MEDIA["transcripts"]),
     log:
-        log_path("robustness_remove_text", "condition", "split", "shard"),
+        log_path("robustness_remove_text", "condition", "split"),
     benchmark:
-        bench_path("robustness_remove_text", "condition", "split", "shard")
+        bench_path("robustness_remove_text", "condition", "split")
     wildcard_constraints:
-        condition=one_of(conditions_with_text("removed")),
+        condition=one_of(PLAN.conditions_with_text("removed")),
         split=one_of(ROBUST_SPLITS),
-    conda:
-        ENV
     params:
-        spec=lambda w: condition_spec(w.condition),
-        seed=ROBUSTNESS.seed,
-    shell:
-        "emibench corrupt --condition {wildcards.condition} --spec {params.spec}"
-        " --seed {params.seed} --split {wildcards.split} --shard {wildcards.shard}"
-        " --transcripts {input.transcripts} --transcripts-out {output} > {log} 2>&1"
+        job=corrupt_job("transcripts"),
 
 
 # asr conditions: the configured ASR (as in rule transcribe) on the condition's audio.
@@ -87,7 +71,7 @@ rule robustness_transcribe:
     benchmark:
         bench_path("robustness_transcribe", "condition", "split", "shard")
     wildcard_constraints:
-        condition=one_of(conditions_with_text("asr")),
+        condition=one_of(PLAN.conditions_with_text("asr")),
         split=one_of(ROBUST_SPLITS),
     conda:
         ENV
@@ -97,70 +81,58 @@ rule robustness_transcribe:
         runtime=step_resource("transcribe", "runtime"),
         gpu=transcribe_gpus(),
     params:
+        audio=condition_audio_shard,
         config=as_json(ASR),
         phrases=phrases_option(),
         device=config["resources"]["device"],
     shell:
         "emibench transcribe --manifest {input.manifest} --split {wildcards.split}"
-        " --shard {wildcards.shard} --audio {input.audio} --out {output}"
+        " --shard {wildcards.shard} --audio {params.audio} --out {output}"
         " --config {params.config} {params.phrases} --device {params.device}"
         " --threads {threads} > {log} 2>&1"
 
 
-# One job per split, feature set and changed modality: the same encoders and Stage I checkpoints
-# as the clean features (rule features_<split>), on the condition's media.
-for _split in ROBUST_SPLITS:
-
-    rule:
-        name:
-            f"robustness_features_{_split}"
-        input:
-            unpack(feature_inputs(_split, FEATURE_MODALITIES, robust=True)),
-        output:
-            condition_feature_outputs(_split),
-        log:
-            log_path(
-                f"robustness_features_{_split}", "condition", "featset", "modality"
-            ),
-        benchmark:
-            bench_path(
-                f"robustness_features_{_split}", "condition", "featset", "modality"
-            )
-        wildcard_constraints:
-            condition=one_of(list(CONDITIONS)),
-            featset=FEATSET_PATTERN,
-            modality="visual|audio|text",
-        conda:
-            ENV
-        threads: step_resource("features", "threads")
-        resources:
-            mem_mb=step_resource("features", "mem_mb"),
-            runtime=step_resource("features", "runtime"),
-            gpu=step_resource("features", "gpu"),
-        params:
-            kind=lambda w: featset_kind(w.featset),
-            split=_split,
-            shards=" ".join(shards(_split)),
-            sources=feature_source_args,
-            settings=as_json(FEATURES),
-            device=config["resources"]["device"],
-        shell:
-            "emibench features --featset {params.kind} --split {params.split}"
-            " --shard {params.shards} --manifest {input.manifest} --frames {input.frames}"
-            " --audio {input.audio} --transcripts {input.transcripts}"
-            " --{wildcards.modality}-out {output}"
-            " {params.sources} --settings {params.settings} --device {params.device}"
-            " --threads {threads} > {log} 2>&1"
+# One job per feature set, changed store and split: the same encoders and Stage I checkpoints as
+# the clean features (rule features), on the condition's media.
+rule robustness_features:
+    input:
+        condition_feature_inputs,
+    output:
+        directory(PATHS["condition_feature_dir"]),
+    log:
+        log_path("robustness_features", "condition", "featset", "modality", "split"),
+    benchmark:
+        bench_path("robustness_features", "condition", "featset", "modality", "split")
+    wildcard_constraints:
+        condition=one_of(list(CONDITIONS)),
+        featset=f"{FEATSETS_ALL_STORES}|{FEATSETS_VISUAL_ONLY}",
+        modality=STORE_PATTERN,
+        split=one_of(ROBUST_SPLITS),
+    conda:
+        ENV
+    threads: step_resource("features", "threads")
+    resources:
+        mem_mb=step_resource("features", "mem_mb"),
+        runtime=step_resource("features", "runtime"),
+        gpu=step_resource("features", "gpu"),
+    params:
+        job=condition_feature_job,
+        device=config["resources"]["device"],
+    shell:
+        "emibench features --job {params.job} --device {params.device}"
+        " --threads {threads} > {log} 2>&1"
 
 
 # One job per condition: every trained run predicts its splits (no training; model.pt and the
-# run's standardisation), then every fused run averages its members.
+# run's standardisation), then every fused and late-fusion run combines its members'. Each run's
+# output folder under the condition is the job's (a folder: its files depend on the run).
 rule robustness_predict:
     input:
-        unpack(predict_inputs),
+        predict_inputs,
         test_labels=test_labels_input(),
     output:
-        files=predict_outputs(),
+        runs=[directory(path) for path in PLAN.condition_dirs()],
+        results=PATHS["condition_results"],
     log:
         log_path("robustness_predict", "condition"),
     benchmark:
@@ -175,20 +147,16 @@ rule robustness_predict:
         runtime=step_resource("predict", "runtime"),
         gpu=step_resource("predict", "gpu"),
     params:
-        spec=lambda w: condition_spec(w.condition),
-        splits=" ".join(ROBUST_SPLITS),
-        runs=predict_options,
-        test_labels=test_labels_option,
+        job=predict_job,
         device=config["resources"]["device"],
     shell:
-        "emibench predict --condition {wildcards.condition} --spec {params.spec}"
-        " --splits {params.splits} --manifest {input.manifest} {params.test_labels}"
-        " {params.runs} --device {params.device} --threads {threads} > {log} 2>&1"
+        "emibench predict --job {params.job} --device {params.device}"
+        " --threads {threads} > {log} 2>&1"
 
 
 rule collect_robustness:
     input:
-        runs=condition_metrics(),
+        tables=expand(PATHS["condition_results"], condition=list(CONDITIONS)),
     output:
         results=PATHS["robustness_results"],
         metrics=PATHS["robustness_metrics"],
@@ -201,7 +169,7 @@ rule collect_robustness:
     params:
         config=as_json(REPORT),
     shell:
-        "emibench collect --runs {input.runs} --results {output.results}"
+        "emibench collect --tables {input.tables} --results {output.results}"
         " --metrics {output.metrics} --config {params.config} --conditions > {log} 2>&1"
 
 

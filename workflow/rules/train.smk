@@ -6,9 +6,9 @@ rule train:
     input:
         manifest=PATHS["manifest"],
         test_labels=test_labels_input(),
-        stores=train_inputs,
+        stores=runs_inputs,
     output:
-        files=run_files(TRAINED_FILES),
+        files=PLAN.run_files("model"),
     log:
         log_path("train", "system", "variant"),
     benchmark:
@@ -24,26 +24,20 @@ rule train:
         runtime=step_resource("train", "runtime"),
         gpu=step_resource("train", "gpu"),
     params:
-        config=lambda w: as_json(run_config(w.system, w.variant)),
-        seeds=" ".join(str(seed) for seed in SEEDS),
-        out_dirs=run_dirs,
-        stores=stores_option,
-        test_labels=test_labels_option,
+        job=runs_job,
         device=config["resources"]["device"],
     shell:
-        "emibench train --system {wildcards.system} --variant {wildcards.variant}"
-        " --seeds {params.seeds} --out-dirs {params.out_dirs} --config {params.config}"
-        " --manifest {input.manifest} {params.stores} {params.test_labels}"
-        " --device {params.device} --threads {threads} > {log} 2>&1"
+        "emibench train --job {params.job} --device {params.device}"
+        " --threads {threads} > {log} 2>&1"
 
 
 rule fuse:
     input:
         manifest=PATHS["manifest"],
         test_labels=test_labels_input(),
-        members=fusion_members,
+        members=runs_inputs,
     output:
-        files=run_files(FUSED_FILES),
+        files=PLAN.run_files("fuse"),
     log:
         log_path("fuse", "system", "variant"),
     benchmark:
@@ -54,27 +48,18 @@ rule fuse:
     conda:
         ENV
     params:
-        features=lambda w: run_config(w.system, w.variant)["features"],
-        modalities=lambda w: run_config(w.system, w.variant)["modalities"],
-        seeds=" ".join(str(seed) for seed in SEEDS),
-        out_dirs=run_dirs,
-        members=members_option,
-        test_labels=test_labels_option,
+        job=runs_job,
     shell:
-        "emibench fuse --system {wildcards.system} --variant {wildcards.variant}"
-        " --seeds {params.seeds} --out-dirs {params.out_dirs} {params.members}"
-        " --features {params.features} --modalities {params.modalities}"
-        " --manifest {input.manifest} {params.test_labels} > {log} 2>&1"
+        "emibench fuse --job {params.job} > {log} 2>&1"
 
 
 rule stack:
     input:
         manifest=PATHS["manifest"],
         test_labels=test_labels_input(),
-        members=fusion_members,
-        stores=train_inputs,
+        members=runs_inputs,
     output:
-        files=run_files(STACKED_FILES),
+        files=PLAN.run_files("stack"),
     log:
         log_path("stack", "system", "variant"),
     benchmark:
@@ -89,17 +74,9 @@ rule stack:
         mem_mb=step_resource("stack", "mem_mb"),
         runtime=step_resource("stack", "runtime"),
     params:
-        config=lambda w: as_json(run_config(w.system, w.variant)),
-        seeds=" ".join(str(seed) for seed in SEEDS),
-        out_dirs=run_dirs,
-        members=members_option,
-        stores=stores_option,
-        test_labels=test_labels_option,
+        job=runs_job,
     shell:
-        "emibench stack --system {wildcards.system} --variant {wildcards.variant}"
-        " --seeds {params.seeds} --out-dirs {params.out_dirs} --config {params.config}"
-        " {params.members} --manifest {input.manifest} {params.stores} {params.test_labels}"
-        " --device cpu --threads {threads} > {log} 2>&1"
+        "emibench stack --job {params.job} --device cpu --threads {threads} > {log} 2>&1"
 
 
 rule submission:

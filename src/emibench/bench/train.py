@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "train",
         help="Stage II training throughput (clips/s) of each system of the given configs",
-        description="Time the trainer's step (forward, loss, backward, AdamW) of every system that "
+        description="Time the trainer's step (emibench.train.trainer.train_step: forward, loss, "
+        "backward, gradient clipping, AdamW) of every system that "
         "each config trains, at the config's sizes, on random padded batches, on the CPU and on "
         "CUDA when available.",
     )
@@ -162,11 +163,11 @@ def bench_system(
     label: str, name: str, spec: dict, device, precision: str, args: argparse.Namespace
 ) -> Figure:
     import torch
-    from torch import nn
 
-    from emibench.devices import autocast
     from emibench.models.inputs import random_batch
     from emibench.models.registry import build_model
+    from emibench.train.losses import make_loss
+    from emibench.train.trainer import TrainConfig, train_step
 
     torch.manual_seed(0)
     model = build_model(dict(spec["model"]), spec["dims"], spec["modalities"]).to(device)
@@ -192,18 +193,14 @@ def bench_system(
         for k in range(4)
     ]
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    cfg = TrainConfig(precision=precision, grad_clip=1.0)
+    loss_fn = make_loss(cfg.loss, cfg.loss_weight)
     state = {"k": 0}
 
     def step() -> None:
         batch = batches[state["k"] % len(batches)]
         state["k"] += 1
-        with autocast(device, precision):
-            pred = model(batch)["pred"]
-        loss = nn.functional.mse_loss(pred.float(), batch.labels)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        train_step(model, batch, opt, loss_fn, cfg, device)
 
     elapsed, n = measure(step, device, args.seconds)
     shown = precision if device.type == "cuda" and precision != "fp32" else "fp32"

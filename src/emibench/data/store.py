@@ -21,6 +21,8 @@ import h5py
 import numpy as np
 
 DATA = "data"
+# a store folder (one file per shard, written by one job) lists its files here, written last
+INDEX = "index.json"
 
 
 def _attr_value(value: Any) -> Any:
@@ -94,13 +96,57 @@ class SequenceWriter:
         self.close(ok=exc_type is None)
 
 
+def write_store_index(folder: str | Path, files: Iterable[str | Path], **info: Any) -> Path:
+    """Record a store folder's shard files (``INDEX``), once every file is written."""
+    import json
+
+    folder = Path(folder)
+    names = []
+    for file in files:
+        file = Path(file)
+        if file.parent.resolve() != folder.resolve():
+            raise ValueError(f"{file}: not a file of the store folder {folder}")
+        if not file.is_file():
+            raise FileNotFoundError(f"{file}: listed in {folder / INDEX} but not written")
+        names.append(file.name)
+    path = folder / INDEX
+    path.write_text(json.dumps({"files": names, **info}, indent=1) + "\n")
+    return path
+
+
+def store_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
+    """Store files of ``paths``: a file stands for itself, a store folder for the files its
+    ``INDEX`` lists (a folder without one was not finished by its job)."""
+    import json
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    out = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            out.append(path)
+            continue
+        index = path / INDEX
+        if not index.is_file():
+            raise FileNotFoundError(
+                f"store folder {path} has no {INDEX}: its job did not finish; rerun it"
+            )
+        names = json.loads(index.read_text()).get("files")
+        if not isinstance(names, list) or not all(_plain_name(n) for n in names):
+            raise ValueError(f"{index}: 'files' must list file names inside the folder")
+        out += [path / name for name in names]
+    return out
+
+
+def _plain_name(name: Any) -> bool:
+    return isinstance(name, str) and name not in ("", ".", "..") and Path(name).name == name
+
+
 class SequenceReader:
     """Random access by clip id over one or more store files (e.g. every shard of a split)."""
 
     def __init__(self, paths: str | Path | Iterable[str | Path]):
-        if isinstance(paths, (str, Path)):
-            paths = [paths]
-        self.paths = [Path(p) for p in paths]
+        self.paths = store_files(paths)
         self._files: dict[Path, h5py.File] = {}
         self._where: dict[str, Path] = {}
         for path in self.paths:

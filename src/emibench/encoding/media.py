@@ -18,7 +18,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from emibench.data.store import SequenceReader
+from emibench.data.store import SequenceReader, store_files
 from emibench.data.tables import read_table
 from emibench.encoding.pooling import uniform_steps
 
@@ -141,7 +141,9 @@ class MediaReader:
 
 
 def read_transcripts(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """Transcript tables (every shard or split file given) -> one table indexed by id."""
+    """Transcript tables (every shard or split file given, or a folder of them with its index)
+    -> one table indexed by id."""
+    paths = store_files(paths)
     tables = [read_table(p) for p in paths]
     table = (
         pd.concat(tables, ignore_index=True)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 
-from emibench.steps import add_members_option, add_seed_runs, seed_groups, seed_runs
-
 log = logging.getLogger(__name__)
 
 
@@ -15,22 +13,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fuse",
         help="average member runs' predictions into run folders (baseline fusion), one per seed",
-        description="Late fusion without training: for each seed, the per-clip mean of that seed's "
-        "member runs' predictions for every split, written as a run folder (metrics.json, "
-        "predictions, members.json).",
-    )
-    p.add_argument("--system", required=True, help="system name for metrics.json")
-    p.add_argument("--variant", required=True, help="variant name for metrics.json")
-    add_seed_runs(p)
-    add_members_option(p)
-    p.add_argument(
-        "--features", required=True, help="feature set of the members (official, frozen, stage1)"
+        description="Late fusion without training: for each run of the job spec "
+        "(emibench.plan.jobs.RunsJob), the per-clip mean of its member runs' predictions for "
+        "every split, written as a run folder (metrics.json, predictions, members.json).",
     )
     p.add_argument(
-        "--modalities", required=True, help="modalities the members use together (e.g. VA)"
+        "--job", required=True, help="the job spec as JSON (the workflow's plan writes it)"
     )
-    p.add_argument("--manifest", required=True, help="manifest.tsv")
-    p.add_argument("--test-labels", default="", help="test labels CSV; left out when hidden")
     p.set_defaults(func=run_fuse)
 
     p = sub.add_parser(
@@ -50,25 +39,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_fuse(args: argparse.Namespace) -> int:
-    from emibench.evaluate.fusion import fuse_runs
+    from emibench.evaluate.fusion import fuse_run
+    from emibench.plan.jobs import RunsJob, load_job
 
-    members = seed_groups(args.members, args.seeds, "--members")
-    for seed, out_dir in seed_runs(args):
+    job = load_job(RunsJob, args.job)
+    for run in job.runs:
         names = {
-            "system": args.system,
-            "variant": args.variant,
-            "seed": seed,
-            "features": args.features,
-            "modalities": args.modalities,
+            "system": run.system,
+            "variant": run.variant,
+            "seed": run.seed,
+            "features": run.config["features"],
+            "modalities": run.config["modalities"],
         }
-        metrics = fuse_runs(members[seed], out_dir, names, args.manifest, args.test_labels or None)
+        record = fuse_run(run.members, run.out_dir, names, job.manifest, job.test_labels or None)
         log.info(
             "done: fused %d runs into %s/%s seed %d, valid mean Pearson %.4f",
-            len(members[seed]),
-            args.system,
-            args.variant,
-            seed,
-            metrics["splits"]["valid"]["mean_pearson"],
+            len(run.members),
+            run.system,
+            run.variant,
+            run.seed,
+            record.splits["valid"].mean_pearson,
         )
     return 0
 

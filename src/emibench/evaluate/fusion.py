@@ -1,4 +1,9 @@
-"""Baseline fusion: the per-clip average of member runs' predictions, written as a run folder."""
+"""Baseline fusion: the per-clip average of member runs' predictions, written as a run folder.
+
+One path for a fused run's clean folder (``emibench fuse``) and its folder under a robustness
+condition (``emibench predict``): :func:`fuse_predictions` averages the members' predictions of
+some splits into an output folder and scores the labelled ones.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,18 @@ from pathlib import Path
 import numpy as np
 
 from emibench.evaluate.labels import read_manifest, read_test_labels, split_ids, split_labels
-from emibench.evaluate.run_files import (
-    predictions_path,
-    read_metrics,
-    read_predictions,
+from emibench.evaluate.record import (
+    RunRecord,
+    SplitScores,
+    read_record,
     split_scores,
-    write_metrics,
-    write_predictions,
+    write_record,
 )
+from emibench.evaluate.run_files import predictions_path, read_predictions, write_predictions
 
 log = logging.getLogger(__name__)
+
+SCORED = ("valid", "test")
 
 
 def average_predictions(run_dirs: list[str | Path], split: str, ids: list[str]) -> np.ndarray:
@@ -40,49 +47,59 @@ def average_predictions(run_dirs: list[str | Path], split: str, ids: list[str]) 
     return total / len(run_dirs)
 
 
-def fuse_runs(
+def fuse_predictions(
+    member_dirs: list[str | Path],
+    out_dir: str | Path,
+    splits: tuple[str, ...] | list[str],
+    manifest_path: str | Path,
+    test_labels_path: str | Path | None = None,
+) -> dict[str, SplitScores]:
+    """Write the members' mean predictions of ``splits`` into ``out_dir``; returns the scores
+    of the labelled valid and test splits among them, with the clips lacking each modality merged
+    from the members' records."""
+    manifest = read_manifest(manifest_path)
+    test_labels = read_test_labels(test_labels_path, split_ids(manifest, "test"))
+    members = [read_record(d) for d in member_dirs]
+    scores: dict[str, SplitScores] = {}
+    for split in splits:
+        ids = split_ids(manifest, split)
+        preds = average_predictions(member_dirs, split, ids)
+        write_predictions(ids, preds, predictions_path(out_dir, split))
+        labels = split_labels(manifest, split, test_labels)
+        if split in SCORED and labels is not None:
+            n_missing: dict[str, int] = {}
+            for m in members:
+                if split in m.splits:
+                    n_missing.update(m.splits[split].n_missing)
+            scores[split] = split_scores(labels, preds, n_missing)
+    return scores
+
+
+def fuse_run(
     member_dirs: list[str | Path],
     out_dir: str | Path,
     names: dict[str, object],
     manifest_path: str | Path,
     test_labels_path: str | Path | None = None,
-) -> dict:
-    """Average ``member_dirs`` into a run folder ``out_dir`` (same files as a trained run).
-
-    ``names`` holds system, variant, seed, features and modalities for metrics.json. The folder
-    gets predictions for every split, metrics.json (valid, and test where labels exist; n_missing
-    merged from the members) and members.json naming the member runs.
-    """
+) -> RunRecord:
+    """A fused run folder ``out_dir`` (the files of a trained run): predictions for every split,
+    its record, and members.json naming the member runs. ``names``: system, variant, seed,
+    features and modalities."""
     out_dir = Path(out_dir)
-    manifest = read_manifest(manifest_path)
-    test_labels = read_test_labels(test_labels_path, split_ids(manifest, "test"))
-    members = [read_metrics(d) for d in member_dirs]
-    splits: dict[str, dict] = {}
-    for split in ("train", "valid", "test"):
-        ids = split_ids(manifest, split)
-        preds = average_predictions(member_dirs, split, ids)
-        write_predictions(ids, preds, predictions_path(out_dir, split))
-        labels = split_labels(manifest, split, test_labels)
-        if split != "train" and labels is not None:
-            n_missing: dict[str, int] = {}
-            for m in members:
-                n_missing.update(m.get("splits", {}).get(split, {}).get("n_missing", {}))
-            splits[split] = split_scores(labels, preds) | {"n_missing": n_missing}
+    splits = fuse_predictions(
+        member_dirs, out_dir, ("train", "valid", "test"), manifest_path, test_labels_path
+    )
+    members = [read_record(d) for d in member_dirs]
     (out_dir / "members.json").write_text(
         json.dumps({"kind": "average", "members": [str(d) for d in member_dirs]}, indent=2) + "\n"
     )
-    metrics = {
+    record = RunRecord(
         **names,
-        "splits": splits,
-        "best_epoch": 0,
-        "epochs_run": 0,
-        "train_seconds": 0.0,
-        "n_params": sum(int(m.get("n_params", 0)) for m in members),
-        "device": "none",
-        "config": {
-            "fuse": [str(d) for d in member_dirs],
-            "members": [f"{m['system']}/{m['variant']}/seed{m['seed']}" for m in members],
-        },
-    }
-    write_metrics(metrics, out_dir)
-    return metrics
+        kind="fuse",
+        splits=splits,
+        n_params=sum(m.n_params for m in members),
+        members=[str(d) for d in member_dirs],
+        config={"members": [f"{m.system}/{m.variant}/seed{m.seed}" for m in members]},
+    )
+    write_record(record, out_dir)
+    return record

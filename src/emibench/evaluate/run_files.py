@@ -1,8 +1,8 @@
-"""A run's files: per-split predictions, fusion weights, metrics.json (layout in docs/architecture.md)."""
+"""A run's files beside its record (emibench.evaluate.record): per-split predictions, fusion weights,
+the training log (layout in docs/architecture.md)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +10,6 @@ import pandas as pd
 
 from emibench.data.tables import read_table, write_table
 from emibench.emotions import EMOTIONS
-from emibench.evaluate.metrics import mean_pearson, pearson_per_emotion
 
 FUSION_COLUMNS = ("beta_v", "beta_a", "beta_t")
 LOG_COLUMNS = ("epoch", "train_loss", "valid_mean_pearson", "lr", "seconds")
@@ -49,34 +48,13 @@ def read_predictions(path: str | Path) -> pd.DataFrame:
     return frame.set_index("id")[list(EMOTIONS)]
 
 
-def write_fusion_weights(ids: list[str], weights: np.ndarray, path: str | Path) -> None:
-    """``id, beta_v, beta_a, beta_t``: each clip's fusion weights averaged over its time steps."""
-    frame = pd.DataFrame(np.asarray(weights, dtype=np.float64), columns=list(FUSION_COLUMNS))
+def write_fusion_weights(ids: list[str], weights: np.ndarray | None, path: str | Path) -> None:
+    """``id, beta_v, beta_a, beta_t``: each clip's fusion weights averaged over its time steps;
+    the header alone for a model without fusion weights (``weights`` None)."""
+    values = np.zeros((0, 3)) if weights is None else np.asarray(weights, dtype=np.float64)
+    frame = pd.DataFrame(values, columns=list(FUSION_COLUMNS))
     frame.insert(0, "id", ids)
     write_table(frame, path)
-
-
-def split_scores(labels: np.ndarray, predictions: np.ndarray) -> dict[str, object]:
-    """The metrics.json entry of one split: mean and per-emotion Pearson, number of clips."""
-    return {
-        "mean_pearson": mean_pearson(labels, predictions),
-        "pearson": pearson_per_emotion(labels, predictions),
-        "n_clips": len(labels),
-    }
-
-
-def write_metrics(metrics: dict, run_dir: str | Path) -> Path:
-    path = Path(run_dir) / "metrics.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics, indent=2, sort_keys=False) + "\n")
-    return path
-
-
-def read_metrics(run_dir: str | Path) -> dict:
-    path = Path(run_dir) / "metrics.json"
-    if not path.exists():
-        raise FileNotFoundError(f"run has no metrics.json: {path}")
-    return json.loads(path.read_text())
 
 
 def write_train_log(rows: list[dict], path: str | Path) -> None:

@@ -18,7 +18,8 @@ import pandas as pd
 from emibench.emotions import EMOTIONS, format_id
 from emibench.evaluate.fusion import average_predictions
 from emibench.evaluate.labels import read_manifest, split_ids
-from emibench.evaluate.run_files import clip01, read_metrics
+from emibench.evaluate.record import read_record
+from emibench.evaluate.run_files import clip01
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +38,12 @@ def choose_variant(
     scores: dict[str, list[float]] = defaultdict(list)
     systems = set()
     for run_dir in run_dirs:
-        metrics = read_metrics(run_dir)
-        systems.add(metrics["system"])
-        try:
-            scores[metrics["variant"]].append(float(metrics["splits"]["valid"]["mean_pearson"]))
-        except KeyError:
-            raise KeyError(f"{run_dir}/metrics.json has no valid mean_pearson") from None
-        dirs[metrics["variant"]].append(Path(run_dir))
+        record = read_record(run_dir)
+        systems.add(record.system)
+        if "valid" not in record.splits:
+            raise KeyError(f"{run_dir}/metrics.json has no valid scores")
+        scores[record.variant].append(float(record.splits["valid"].mean_pearson))
+        dirs[record.variant].append(Path(run_dir))
     if len(systems) != 1:
         raise ValueError(
             f"a submission is for one system; the runs given belong to {sorted(systems)}"
@@ -73,7 +73,7 @@ def write_submission(
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out_csv, index=False)
     check_submission(out_csv, test_ids)
-    system = read_metrics(dirs[variant][0])["system"]
+    system = read_record(dirs[variant][0]).system
     test = manifest[manifest["split"] == "test"]
     broken = int((test["status"] == "broken").sum()) if "status" in test else 0
     info = {

@@ -1,4 +1,4 @@
-"""``emibench features``: the visual, audio and text feature stores of shards of one feature set."""
+"""``emibench features``: the feature stores of one feature set and split (docs/features.md)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,8 @@ import argparse
 import logging
 from collections import Counter
 
-from emibench.features.sets import FEATURE_SETS, SET_MODALITIES
-
-MODALITIES = ("visual", "audio", "text")
 from emibench.settings import ConfigError
-from emibench.steps import add_compute_options, json_arg
+from emibench.steps import add_compute_options
 
 log = logging.getLogger(__name__)
 
@@ -19,215 +16,129 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to ``sub``."""
     parser = sub.add_parser(
         "features",
-        help="extract the feature stores of shards of one split and one feature set",
-        description="Write the feature stores of each shard (the modalities whose outputs are "
-        "given, among those the set is made of): visual per frame, audio pooled onto "
-        "the visual time base (native rate kept as 'raw'), text tokens with the CLS vector. "
-        "'official': the organisers' vit/ and wav2vec2/ .pkl files when present (--official-source), "
-        "else the frozen baseline encoders; 'frozen': the paper's encoders; 'stage1': the Stage I "
-        "encoders with their projection heads; 'taemi': the visual store only, from TAEMI's ViT.",
-    )
-    parser.add_argument("--featset", required=True, choices=list(FEATURE_SETS), help="feature set")
-    parser.add_argument(
-        "--split", required=True, choices=["train", "valid", "test"], help="split of the shard"
+        help="extract the feature stores of one feature set and split, shard by shard",
+        description="Write the feature stores a job spec names (emibench.plan.jobs.FeatureJob), one "
+        "folder per store with one file per shard and an index: visual per frame, audio pooled "
+        "onto the visual time base (native rate kept as 'raw'), text tokens with the CLS vector. "
+        "'official': the organisers' vit/ and wav2vec2/ .pkl files when present, else the frozen "
+        "baseline encoders; 'frozen': the paper's encoders; 'stage1': the Stage I encoders with "
+        "their projection heads; 'taemi': the visual store only, from TAEMI's ViT.",
     )
     parser.add_argument(
-        "--shard", required=True, type=int, nargs="+", help="shard number(s) within the split"
-    )
-    parser.add_argument(
-        "--manifest", required=True, help="manifest.tsv (ids of the shard, durations)"
-    )
-    parser.add_argument("--frames", required=True, nargs="+", help="each shard's frames store")
-    parser.add_argument(
-        "--audio", nargs="+", default=[], help="each shard's audio store (with --audio-out)"
-    )
-    parser.add_argument(
-        "--transcripts", nargs="+", default=[], help="each shard's transcripts (with --text-out)"
-    )
-    for modality in MODALITIES:
-        parser.add_argument(
-            f"--{modality}-out",
-            nargs="+",
-            default=[],
-            help=f"each shard's {modality} output (only the modalities given are extracted)",
-        )
-    parser.add_argument(
-        "--settings", type=json_arg, default={}, help="JSON: config section features"
-    )
-    encoders = parser.add_argument_group("official and frozen feature sets")
-    encoders.add_argument(
-        "--vision",
-        type=json_arg,
-        default=None,
-        help="JSON spec of the vision encoder (frozen: encoders.vision; official: "
-        "baseline_vision; taemi: taemi_vision)",
-    )
-    encoders.add_argument(
-        "--audio-encoder",
-        type=json_arg,
-        default=None,
-        help="JSON spec of the audio encoder (frozen: encoders.audio; official: baseline_audio)",
-    )
-    encoders.add_argument(
-        "--text", type=json_arg, default=None, help="JSON spec of the text encoder (encoders.text)"
-    )
-    encoders.add_argument(
-        "--dataset-root",
-        default="",
-        help="official: dataset root whose vit/ and wav2vec2/ organiser files are used",
-    )
-    encoders.add_argument(
-        "--official-source",
-        choices=["organiser", "encoders", "auto"],
-        default=None,
-        help="official: organiser files, the encoders, or organiser files where present",
-    )
-    stage1 = parser.add_argument_group("stage1 feature set")
-    stage1.add_argument("--visual-ckpt", default="", help="vision_text Stage I checkpoint")
-    stage1.add_argument("--audio-ckpt", default="", help="audio_text Stage I checkpoint")
-    stage1.add_argument(
-        "--text-ckpt", default="", help="the Stage I checkpoint whose text side is stored"
+        "--job", required=True, help="the job spec as JSON (the workflow's plan writes it)"
     )
     add_compute_options(parser)
     parser.set_defaults(func=_features)
 
 
-def _required(args: argparse.Namespace, *names: str) -> None:
-    missing = [f"--{n.replace('_', '-')}" for n in names if not getattr(args, n)]
-    if missing:
-        raise ConfigError(
-            f"emibench features --featset {args.featset}: missing {' '.join(missing)}"
-        )
-
-
-def _encoder_sources(args: argparse.Namespace, device, wanted: list[str]) -> dict:
-    """Frozen encoders of the ``wanted`` modalities (``frozen``, ``taemi``; ``official`` where
-    organiser files are not used)."""
+def _encoder_sources(job, device) -> dict:
+    """The frozen encoders of the job's stores (official, frozen, taemi), or the organisers'
+    files where the official set takes them."""
     from emibench.encoders.registry import load_encoder
     from emibench.features.extract import Source
     from emibench.features.official import resolve_official_source
+    from emibench.features.sets import SET_ENCODERS
 
-    prefix = {"official": "encoders.baseline_", "taemi": "encoders.taemi_"}.get(
-        args.featset, "encoders."
-    )
+    kinds = {"visual": "vision", "audio": "audio", "text": "text"}
     sources = {}
-    for modality, kind, spec_arg in (
-        ("visual", "vision", "vision"),
-        ("audio", "audio", "audio_encoder"),
-    ):
-        if modality not in wanted:
-            continue
+    for store in job.outputs:
         origin = "encoders"
-        if args.featset == "official" and args.dataset_root:
-            _required(args, "official_source")
-            origin = resolve_official_source(args.official_source, args.dataset_root, modality)
+        if job.organiser and store != "text":
+            origin = resolve_official_source(job.organiser["source"], job.organiser["root"], store)
         if origin == "organiser":
-            sources[modality] = Source(
-                organiser_root=args.dataset_root, label=f"organiser {modality} features"
+            sources[store] = Source(
+                organiser_root=job.organiser["root"], label=f"organiser {store} features"
             )
         else:
-            _required(args, spec_arg)
-            spec = getattr(args, spec_arg)
-            encoder = load_encoder(kind, spec, prefix + kind).to(device)
-            sources[modality] = Source(encoder=encoder, label=encoder.name)
-        log.info("%s %s features from %s", args.featset, modality, sources[modality].label)
-    if "text" in wanted:
-        _required(args, "text")
-        text = load_encoder("text", args.text).to(device)
-        sources["text"] = Source(encoder=text, label=text.name)
+            where = f"encoders.{SET_ENCODERS[job.kind][store]}"
+            encoder = load_encoder(kinds[store], job.encoders[store], where).to(device)
+            sources[store] = Source(encoder=encoder, label=encoder.name)
+        log.info("%s %s features from %s", job.featset, store, sources[store].label)
     return sources
 
 
-def _stage1_sources(args: argparse.Namespace, device, wanted: list[str]) -> dict:
-    """The Stage I encoders and heads of the ``wanted`` modalities."""
+def _stage1_sources(job, device) -> dict:
+    """The Stage I encoders and heads of the job's stores."""
     from emibench.features.extract import Source
+    from emibench.features.sets import STAGE1_PAIRS
     from emibench.stage1.checkpoint import load_stage1
 
-    flags = {"visual": "visual_ckpt", "audio": "audio_ckpt", "text": "text_ckpt"}
-    _required(args, *(flags[m] for m in wanted))
-    loaded = {}
-    for path in {getattr(args, flags[m]) for m in wanted}:
-        loaded[path] = load_stage1(path, device)
-    stages = {m: loaded[getattr(args, flags[m])] for m in wanted}
-    for modality, expected in (("visual", "vision_text"), ("audio", "audio_text")):
-        stage = stages.get(modality)
-        if stage is not None and stage.pair_name != expected:
+    pair_of = {store: pair for pair, store in STAGE1_PAIRS.items()}
+    loaded = {path: load_stage1(path, device) for path in set(job.stage1.values())}
+    sources = {}
+    for store, path in job.stage1.items():
+        stage = loaded[path]
+        expected = pair_of.get(store)
+        if expected is not None and stage.pair_name != expected:
             raise ConfigError(
-                f"--{flags[modality].replace('_', '-')} {stage.path} is a {stage.pair_name} "
-                f"checkpoint; expected {expected}"
+                f"the {store} store comes from the Stage I pair {expected}; {path} holds the "
+                f"pair {stage.pair_name}"
             )
-    sources = {
-        m: Source(encoder=s.media_encoder, head=s.pair.media_head, label=s.label("media"))
-        for m, s in stages.items()
-        if m != "text"
-    }
-    if "text" in stages:
-        txt = stages["text"]
-        sources["text"] = Source(
-            encoder=txt.text_encoder, head=txt.pair.text_head, label=txt.label("text")
-        )
+        if store == "text":
+            sources[store] = Source(
+                encoder=stage.text_encoder, head=stage.pair.text_head, label=stage.label("text")
+            )
+        else:
+            sources[store] = Source(
+                encoder=stage.media_encoder, head=stage.pair.media_head, label=stage.label("media")
+            )
     return sources
 
 
 def _features(args: argparse.Namespace) -> int:
+    from emibench.data.store import write_store_index
     from emibench.data.tables import read_table
     from emibench.devices import resolve_device
     from emibench.encoding.media import MediaReader, read_transcripts, shard_ids
     from emibench.encoding.settings import extract_settings
     from emibench.features.extract import extract_shard
+    from emibench.features.sets import FEATURE_SETS, SET_MODALITIES
+    from emibench.plan.jobs import FeatureJob, load_job
 
+    job = load_job(FeatureJob, args.job)
+    if job.kind not in FEATURE_SETS:
+        raise ConfigError(f"--job kind {job.kind!r}: expected one of {FEATURE_SETS}")
+    extra = [s for s in job.outputs if s not in SET_MODALITIES[job.kind]]
+    if extra or not job.outputs:
+        raise ConfigError(
+            f"--job outputs {list(job.outputs)}: the {job.kind} set is made of the "
+            f"{', '.join(SET_MODALITIES[job.kind])} store(s)"
+        )
+    for store, out in job.outputs.items():
+        if len(out.files) != len(job.shards):
+            raise ConfigError(
+                f"--job: {len(job.shards)} shards but {len(out.files)} {store} output files"
+            )
     device = resolve_device(args.device)
-    settings = extract_settings(args.settings)
-    outs = {m: getattr(args, f"{m}_out") for m in MODALITIES if getattr(args, f"{m}_out")}
-    wanted = list(outs)
-    if not wanted:
-        raise ConfigError("emibench features: give the outputs of at least one modality")
-    made = SET_MODALITIES[args.featset]
-    extra = [m for m in wanted if m not in made]
-    if extra:
-        raise ConfigError(
-            f"emibench features: --{'-out --'.join(extra)}-out given, but the {args.featset} set "
-            f"is made of the {', '.join(made)} store(s) only"
-        )
-    per_shard = {"frames": args.frames, **{f"{m}-out": p for m, p in outs.items()}}
-    if "audio" in wanted:
-        per_shard["audio"] = args.audio
-    if "text" in wanted:
-        per_shard["transcripts"] = args.transcripts
-    wrong = [f"--{name} ({len(p)})" for name, p in per_shard.items() if len(p) != len(args.shard)]
-    if wrong:
-        raise ConfigError(
-            f"emibench features: {len(args.shard)} shards but {' '.join(wrong)} paths; "
-            "give one per shard"
-        )
-    manifest = read_table(args.manifest)
+    settings = extract_settings(job.settings)
+    manifest = read_table(job.manifest)
     durations = dict(zip(manifest["id"], manifest["duration_s"].astype(float)))
     sources = (
-        _stage1_sources(args, device, wanted)
-        if args.featset == "stage1"
-        else _encoder_sources(args, device, wanted)
+        _stage1_sources(job, device) if job.kind == "stage1" else _encoder_sources(job, device)
     )
     n_clips, present, missing = 0, Counter(), Counter()
-    for k, shard in enumerate(args.shard):
-        ids = shard_ids(manifest, args.split, shard)
-        audio = [args.audio[k]] if "audio" in wanted else []
-        media = MediaReader(frames=[args.frames[k]], audio=audio, durations=durations)
-        transcripts = read_transcripts([args.transcripts[k]] if "text" in wanted else [])
-        outputs = {m: paths[k] for m, paths in outs.items()}
+    for k, shard in enumerate(job.shards):
+        ids = shard_ids(manifest, job.split, int(shard.shard))
+        audio = [shard.audio] if "audio" in job.outputs else []
+        media = MediaReader(frames=[shard.frames], audio=audio, durations=durations)
+        transcripts = read_transcripts([shard.transcripts] if "text" in job.outputs else [])
+        outputs = {store: out.files[k] for store, out in job.outputs.items()}
         try:
-            summary = extract_shard(
-                ids, media, transcripts, outputs, sources, args.featset, settings
-            )
+            summary = extract_shard(ids, media, transcripts, outputs, sources, job.kind, settings)
         finally:
             media.close()
         n_clips += len(ids)
         present.update(summary.present)
         missing.update(summary.missing)
+    for store, out in job.outputs.items():
+        write_store_index(
+            out.folder, out.files, featset=job.featset, store=store, split=job.split, clips=n_clips
+        )
     log.info(
-        "done: %s features of %s shard(s) %s, %d clips; present %s, missing %s",
-        args.featset,
-        args.split,
-        " ".join(f"{s:02d}" for s in args.shard),
+        "done: %s features of %s, %d shards, %d clips; present %s, missing %s",
+        job.featset,
+        job.split,
+        len(job.shards),
         n_clips,
         dict(present),
         dict(missing),

@@ -18,16 +18,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-MODALITIES: tuple[str, ...] = ("V", "A", "T")
-MODALITY_NAMES: dict[str, str] = {"V": "visual", "A": "audio", "T": "text"}
-# store keys of the raw inputs of a modality a model encodes itself
-RAW_KEYS: dict[str, str] = {"A": "wave", "T": "text"}
-STORE_KEYS: tuple[str, ...] = (*MODALITIES, *RAW_KEYS.values())
-
-
-def input_keys(modalities: str, raw: tuple[str, ...] = ()) -> list[str]:
-    """The store keys a run reads: each modality's feature key, or its raw key when in ``raw``."""
-    return [RAW_KEYS[m] if m in raw else m for m in parse_modalities(modalities)]
+from emibench.modalities import (  # noqa: F401 (the vocabulary, re-exported for the models)
+    MODALITIES,
+    MODALITY_NAMES,
+    RAW_KEYS,
+    STORE_KEYS,
+    input_keys,
+    parse_modalities,
+)
 
 
 @dataclass(frozen=True)
@@ -51,14 +49,6 @@ class RawInputs:
         return tuple(
             m for m, on in (("A", self.sample_rate > 0), ("T", bool(self.tokenizer))) if on
         )
-
-
-def parse_modalities(value: str) -> tuple[str, ...]:
-    """``"VAT"`` -> ``("V", "A", "T")``; any non-empty subset of V, A, T, in that order."""
-    letters = tuple(m for m in MODALITIES if m in value)
-    if not value or len(letters) != len(value) or len(set(value)) != len(value):
-        raise ValueError(f"modalities {value!r}: expected a non-empty subset of 'VAT', e.g. 'VA'")
-    return letters
 
 
 @dataclass

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from emibench.emotions import EMOTIONS
+from emibench.modalities import ENCODER_OPTIONS
 from emibench.models.inputs import MODALITIES, Batch, RawInputs
 
 
@@ -97,7 +98,7 @@ class TAEMI(nn.Module):
     """
 
     # model options naming the encoder of a modality it encodes itself
-    ENCODER_KEYS: ClassVar[dict[str, str]] = {"A": "audio_encoder", "T": "text_encoder"}
+    ENCODER_KEYS: ClassVar[dict[str, str]] = ENCODER_OPTIONS
 
     def __init__(
         self,

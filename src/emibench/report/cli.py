@@ -25,7 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(system, variant, features, modalities, seed, split, emotion, pearson, n_clips, run_dir) and a "
         "small JSON of each system's and table row's mean Pearson averaged over seeds, for `dvc metrics show`.",
     )
-    p.add_argument("--runs", nargs="+", required=True, help="every run's metrics.json")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--runs", nargs="+", help="every run's metrics.json")
+    given.add_argument(
+        "--tables",
+        nargs="+",
+        help="with --conditions: each condition's long table, written by its predict job",
+    )
     p.add_argument("--results", required=True, help="output: the long results table (.tsv)")
     p.add_argument("--metrics", required=True, help="output: the summary metrics JSON")
     p.add_argument(
@@ -169,9 +175,19 @@ def _inputs(args: argparse.Namespace, splits: list[str] | None = None):
 
 def _collect(args: argparse.Namespace) -> int:
     from emibench.data.tables import write_table
-    from emibench.report.collect import collect_runs, condition_metrics, summary_metrics
+    from emibench.report.collect import (
+        collect_runs,
+        condition_metrics,
+        merge_tables,
+        summary_metrics,
+    )
+    from emibench.settings import ConfigError
 
-    results = collect_runs(args.runs, conditions=args.conditions)
+    if args.tables and not args.conditions:
+        raise ConfigError(
+            "collect --tables merges the robustness conditions' tables: add --conditions"
+        )
+    results = merge_tables(args.tables) if args.tables else collect_runs(args.runs, args.conditions)
     write_table(results, args.results)
     if args.conditions:
         summary = condition_metrics(results)
@@ -182,8 +198,9 @@ def _collect(args: argparse.Namespace) -> int:
     Path(args.metrics).write_text(json.dumps(summary, indent=2) + "\n")
     n_pairs = len(results[["system", "variant"]].drop_duplicates())
     log.info(
-        "done: %d runs (%d system/variant pairs) -> %s, %s; 0 failed",
-        len(args.runs),
+        "done: %d %s (%d system/variant pairs) -> %s, %s; 0 failed",
+        len(args.tables or args.runs),
+        "condition tables" if args.tables else "runs",
         n_pairs,
         args.results,
         args.metrics,

@@ -10,7 +10,6 @@ condition.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pandas as pd
 
 from emibench.data.tables import read_table
 from emibench.emotions import EMOTIONS, format_id
+from emibench.evaluate.record import read_record
 
 log = logging.getLogger(__name__)
 
@@ -34,76 +34,68 @@ RESULT_COLUMNS = [
     "n_clips",
     "run_dir",
 ]
-_RUN_KEYS = ("system", "variant", "seed", "features", "modalities", "splits")
-
-
-def _require(mapping: dict, key: str, where: str):
-    if not isinstance(mapping, dict) or key not in mapping:
-        raise KeyError(f"{where}: missing key {key!r}")
-    return mapping[key]
-
-
-def read_run_metrics(path: str | Path) -> dict:
-    """One run's metrics.json, checked for the keys of the run contract (docs/architecture.md)."""
-    path = Path(path)
-    try:
-        metrics = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"run metrics not found: {path}") from None
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
-    for key in _RUN_KEYS:
-        _require(metrics, key, str(path))
-    for split, scores in metrics["splits"].items():
-        where = f"{path}: splits.{split}"
-        _require(scores, "mean_pearson", where)
-        pearson = _require(scores, "pearson", where)
-        for emotion in EMOTIONS:
-            _require(pearson, emotion, f"{where}.pearson")
-    return metrics
-
-
 ROBUSTNESS_COLUMNS = [*RESULT_COLUMNS[:5], "condition", *RESULT_COLUMNS[5:]]
 
 
 def collect_runs(metric_paths: list[str | Path], conditions: bool = False) -> pd.DataFrame:
     """Every run's metrics.json as the long results table (RESULT_COLUMNS), sorted; with
-    ``conditions``, metrics.json files of runs under robustness conditions (ROBUSTNESS_COLUMNS)."""
+    ``conditions``, the records of runs under robustness conditions (ROBUSTNESS_COLUMNS)."""
     if not metric_paths:
         raise ValueError("collect needs at least one run metrics.json")
     rows = []
-    seen: dict[tuple, Path] = {}
     for path in metric_paths:
         path = Path(path)
-        m = read_run_metrics(path)
-        ident = (m["system"], m["variant"], int(m["seed"]))
-        if conditions:
-            ident += (_require(m, "condition", str(path)),)
-        if ident in seen:
-            raise ValueError(f"{path}: run {ident} already collected from {seen[ident]}")
-        seen[ident] = path
-        for split, scores in m["splits"].items():
-            values = {e: scores["pearson"][e] for e in EMOTIONS} | {"mean": scores["mean_pearson"]}
-            for emotion, value in values.items():
+        record = read_record(path)
+        if conditions and record.condition is None:
+            raise KeyError(f"{path}: missing key 'condition' (not a run under a condition)")
+        condition = record.condition.condition if record.condition is not None else ""
+        for split, scores in record.splits.items():
+            values = scores.pearson | {"mean": scores.mean_pearson}
+            for emotion in (*EMOTIONS, "mean"):
                 rows.append(
                     {
-                        "system": m["system"],
-                        "variant": m["variant"],
-                        "features": m["features"],
-                        "modalities": m["modalities"],
-                        "seed": int(m["seed"]),
-                        "condition": m.get("condition", ""),
+                        **record.names,
+                        "condition": condition,
                         "split": split,
                         "emotion": emotion,
-                        "pearson": float(value),
-                        "n_clips": int(scores.get("n_clips", -1)),
+                        "pearson": float(values[emotion]),
+                        "n_clips": int(scores.n_clips),
                         "run_dir": str(path.parent),
                     }
                 )
-    columns = ROBUSTNESS_COLUMNS if conditions else RESULT_COLUMNS
-    frame = pd.DataFrame(rows, columns=ROBUSTNESS_COLUMNS)[columns]
+    frame = pd.DataFrame(rows, columns=ROBUSTNESS_COLUMNS)
+    return _sorted(frame if conditions else frame[RESULT_COLUMNS], metric_paths)
+
+
+def merge_tables(paths: list[str | Path]) -> pd.DataFrame:
+    """The robustness conditions' long tables (written by each condition's predict job) as one
+    sorted table."""
+    if not paths:
+        raise ValueError("collect needs at least one condition table")
+    frames = []
+    for path in paths:
+        frame = read_table(path)
+        if list(frame.columns) != ROBUSTNESS_COLUMNS:
+            raise ValueError(
+                f"{path}: columns {list(frame.columns)}, expected {ROBUSTNESS_COLUMNS}"
+            )
+        frames.append(frame.astype({"seed": int, "pearson": float, "n_clips": int}))
+    return _sorted(pd.concat(frames, ignore_index=True), paths)
+
+
+def _sorted(frame: pd.DataFrame, sources: list) -> pd.DataFrame:
+    """Rows in run, condition, split, emotion order; a row given twice is an error."""
+    keys = ["system", "variant", "seed", "split", "emotion"]
+    if "condition" in frame.columns:
+        keys.insert(3, "condition")
+    twice = frame[frame.duplicated(keys, keep=False)]
+    if len(twice):
+        first = twice.iloc[0]
+        raise ValueError(
+            f"run {tuple(first[k] for k in keys[:-2])} given twice among {len(sources)} inputs "
+            f"(e.g. {first['run_dir']})"
+        )
     order = {e: i for i, e in enumerate((*EMOTIONS, "mean"))}
-    keys = ["system", "variant", "seed", *(["condition"] if conditions else []), "split", "emotion"]
     frame = frame.sort_values(
         keys, key=lambda col: col.map(order) if col.name == "emotion" else col
     )

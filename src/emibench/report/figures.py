@@ -28,12 +28,12 @@ from emibench.data.tables import read_table
 from emibench.emotions import EMOTIONS, format_id
 from emibench.evaluate.metrics import pearson
 from emibench.report.collect import aligned, run_dirs, seed_averaged_predictions
+from emibench.report.names import FIGURES  # noqa: F401 (re-exported for the CLI)
 from emibench.report.paper_numbers import paper_number
 from emibench.report.tables import ORACLE_KEY, SCORES, TableSpec
 
 log = logging.getLogger(__name__)
 
-FIGURES = ("per_emotion", "modality_ablation", "scatter", "stage1_curves", "fusion_weights")
 WEIGHTS = ("beta_v", "beta_a", "beta_t")
 DPI = 110
 

@@ -33,6 +33,7 @@ from emibench.evaluate.metrics import mean_pearson
 from emibench.evaluate.run_files import FUSION_COLUMNS
 from emibench.report.bootstrap import bootstrap_pearson, resample_counts
 from emibench.report.collect import aligned, run_dirs, run_predictions
+from emibench.report.names import ROBUSTNESS_TABLES
 from emibench.report.tables import (
     FORMATS,
     BootstrapSettings,
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 
 CLEAN = "clean"
 ORACLE_KEY = "oracle"
-TABLES = ("robustness", "robustness_compare", "robustness_weights")
+TABLES = ROBUSTNESS_TABLES
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ import seaborn as sns
 from emibench.data.tables import read_table
 from emibench.evaluate.run_files import FUSION_COLUMNS
 from emibench.report.figures import save
+from emibench.report.names import ROBUSTNESS_FIGURES
 from emibench.report.robustness import CLEAN, ORACLE_KEY
 from emibench.robustness.spec import Condition
 
-FIGURES = ("robustness", "robustness_weights")
+FIGURES = ROBUSTNESS_FIGURES
 
 
 def single_op(conditions: dict[str, Condition], op: str) -> dict[str, Condition]:

@@ -23,13 +23,13 @@ from emibench.emotions import EMOTIONS, format_id
 from emibench.evaluate.metrics import pearson_per_emotion
 from emibench.report.bootstrap import bootstrap_pearson
 from emibench.report.collect import aligned, run_dirs, run_predictions
+from emibench.report.names import PER_EMOTION
 from emibench.report.paper_numbers import PAPER_TAGS, paper_number
 
 log = logging.getLogger(__name__)
 
 SCORES = (*EMOTIONS, "mean")  # the seven numbers of a score: six emotions, then their mean
 ORACLE_KEY = "oracle"
-PER_EMOTION = "per_emotion"
 TABLE1 = "table1"
 FORMATS = ("csv", "md", "tex")
 

@@ -1,4 +1,4 @@
-"""``emibench corrupt``: one condition's frames, audio and transcript stores for one shard."""
+"""``emibench corrupt``: one store of a robustness condition for one split, shard by shard."""
 
 from __future__ import annotations
 
@@ -6,112 +6,80 @@ import argparse
 import logging
 
 from emibench.settings import ConfigError
-from emibench.steps import add_compute_options, json_arg
+from emibench.steps import add_compute_options
 
 log = logging.getLogger(__name__)
 
-PAIRS = (("frames", "frames_out"), ("audio", "audio_out"), ("transcripts", "transcripts_out"))
+STORES = ("frames", "audio", "transcripts")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``corrupt`` to ``sub``."""
     parser = sub.add_parser(
         "corrupt",
-        help="apply one robustness condition to the frames/audio/transcripts of one shard",
-        description="Write a condition's stores for one shard from the clean ones: vision ops "
-        "(occlude, blur, low_light, drop_frames) on the frames store, audio ops (noise, "
-        "remove_audio) on the audio store, remove_text on the transcript table; every clip keeps "
-        "an entry. Give an input/output pair per store to write, at least one that the condition "
-        "changes (the DAG reuses the clean file of the others; a pair for an untouched store "
-        "writes a copy; the stores may be written in separate calls). Everything is fixed by --seed, the condition name and the clip id (docs/robustness.md).",
+        help="apply one robustness condition to the frames, audio or transcripts of a split",
+        description="Write a condition's store of one split from the clean one, shard by shard, "
+        "into one folder (each shard's file, then index.json), as a job spec "
+        "(emibench.plan.jobs.CorruptJob) names them: vision ops (occlude, blur, low_light, "
+        "drop_frames) on the frames store, audio ops (noise, remove_audio) on the audio store, "
+        "remove_text on the transcript tables; every clip keeps an entry. Everything is fixed by "
+        "the job's seed, the condition name and the clip id (docs/robustness.md).",
     )
-    parser.add_argument("--condition", required=True, help="the condition's name")
     parser.add_argument(
-        "--spec",
-        required=True,
-        type=json_arg,
-        help="the condition's list of ops as JSON (robustness.conditions.<name>)",
+        "--job", required=True, help="the job spec as JSON (the workflow's plan writes it)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="robustness.seed")
-    parser.add_argument("--split", required=True, choices=["valid", "test", "train"])
-    parser.add_argument("--shard", required=True, type=int, help="shard number within the split")
-    parser.add_argument("--frames", default="", help="the clean frames store of the shard (.h5)")
-    parser.add_argument("--frames-out", default="", help="the condition's frames store (.h5)")
-    parser.add_argument("--audio", default="", help="the clean audio store of the shard (.h5)")
-    parser.add_argument("--audio-out", default="", help="the condition's audio store (.h5)")
-    parser.add_argument("--transcripts", default="", help="the clean transcript table (.tsv)")
-    parser.add_argument("--transcripts-out", default="", help="the condition's transcripts (.tsv)")
     add_compute_options(parser, device=False)
     parser.set_defaults(func=run_corrupt)
-
-
-def _check_pairs(args: argparse.Namespace, corrupts: tuple[str, ...], text: str) -> list[str]:
-    """The stores to write: the pairs given, at least one of them a store the condition changes
-    (one call per store is fine); ConfigError for a half pair or transcripts of an asr condition."""
-    todo = []
-    for src, dst in PAIRS:
-        given_in, given_out = bool(getattr(args, src)), bool(getattr(args, dst))
-        flag_in, flag_out = f"--{src}", f"--{dst.replace('_', '-')}"
-        if given_in != given_out:
-            raise ConfigError(f"corrupt: {flag_in} and {flag_out} go together")
-        if src == "transcripts" and given_in and text == "asr":
-            raise ConfigError(
-                f"corrupt: condition {args.condition} takes its transcripts from `emibench "
-                "transcribe` on its audio store; drop --transcripts/--transcripts-out"
-            )
-        if given_in:
-            todo.append(src)
-    if not set(todo) & set(corrupts):
-        raise ConfigError(
-            f"corrupt: condition {args.condition} changes {list(corrupts)}; give at least one of "
-            + ", ".join(f"--{store}" for store in corrupts)
-            + (f" (given: {todo}, which it leaves untouched)" if todo else "")
-        )
-    return todo
 
 
 def run_corrupt(args: argparse.Namespace) -> int:
     import cv2
 
+    from emibench.data.store import write_store_index
+    from emibench.plan.jobs import CorruptJob, load_job
     from emibench.robustness.corrupt import corrupt_audio, corrupt_frames, corrupt_transcripts
     from emibench.robustness.spec import parse_condition
 
     cv2.setNumThreads(max(1, args.threads))
-    condition = parse_condition(args.condition, args.spec)
-    if args.seed < 0:
-        raise ConfigError(f"corrupt: --seed must be non-negative, got {args.seed}")
-    todo = _check_pairs(args, condition.corrupts, condition.text)
+    job = load_job(CorruptJob, args.job)
+    condition = parse_condition(job.condition, job.spec)
+    if job.seed < 0:
+        raise ConfigError(f"corrupt: the seed must be non-negative, got {job.seed}")
+    if job.store not in condition.corrupts:
+        raise ConfigError(
+            f"corrupt: condition {condition.name} changes {list(condition.corrupts)}, not the "
+            f"{job.store} store (its transcripts under asr come from `emibench transcribe`)"
+        )
+    if not len(job.shards) == len(job.inputs) == len(job.output.files):
+        raise ConfigError(
+            f"corrupt: {len(job.shards)} shards, {len(job.inputs)} inputs and "
+            f"{len(job.output.files)} outputs; give one of each per shard"
+        )
     log.info(
-        "corrupt %s %s/%d: %s (text: %s; seed %d)",
+        "corrupt %s %s %s, %d shards: %s (seed %d)",
         condition.name,
-        args.split,
-        args.shard,
+        job.store,
+        job.split,
+        len(job.shards),
         condition.to_json(),
-        condition.text,
-        args.seed,
+        job.seed,
     )
-    for store in todo:
-        if store not in condition.corrupts:
-            log.info("%s: untouched by %s, written as a copy", store, condition.name)
-    if "frames" in todo:
-        report = corrupt_frames(
-            condition, args.seed, args.frames, args.frames_out, args.split, args.shard
-        )
-        log.info(report.summary())
-    if "audio" in todo:
-        report = corrupt_audio(
-            condition, args.seed, args.audio, args.audio_out, args.split, args.shard
-        )
-        log.info(report.summary())
-    if "transcripts" in todo:
-        table = corrupt_transcripts(condition, args.transcripts, args.transcripts_out)
-        log.info(
-            "corrupt[%s] transcripts %s/%d: %d rows, status %s -> %s",
-            condition.name,
-            args.split,
-            args.shard,
-            len(table),
-            table["status"].value_counts().to_dict(),
-            args.transcripts_out,
-        )
+    for shard, src, out in zip(job.shards, job.inputs, job.output.files):
+        if job.store == "transcripts":
+            table = corrupt_transcripts(condition, src, out)
+            log.info(
+                "corrupt[%s] transcripts %s/%s: %d rows, status %s",
+                condition.name,
+                job.split,
+                shard,
+                len(table),
+                table["status"].value_counts().to_dict(),
+            )
+            continue
+        corrupt = corrupt_frames if job.store == "frames" else corrupt_audio
+        log.info(corrupt(condition, job.seed, src, out, job.split, int(shard)).summary())
+    write_store_index(
+        job.output.folder, job.output.files, condition=condition.name, split=job.split
+    )
+    log.info("done: %s %s of %s, %d shards", condition.name, job.store, job.split, len(job.shards))
     return 0

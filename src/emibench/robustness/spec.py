@@ -208,6 +208,26 @@ class Condition:
             out.append("transcripts")
         return tuple(out)
 
+    @property
+    def changed_media(self) -> tuple[str, ...]:
+        """The media stores whose files the condition replaces: those ``corrupts`` writes, and
+        the transcripts of an ``asr`` condition (the ASR on the condition's audio)."""
+        return (*self.corrupts, "transcripts") if self.text == "asr" else self.corrupts
+
+    @property
+    def changed_features(self) -> tuple[str, ...]:
+        """The feature stores the condition changes: visual for vision ops; audio for audio ops
+        and dropped frames (audio is pooled onto the frames' timestamps); text unless the clean
+        transcripts are kept."""
+        out = []
+        if self.vision_ops:
+            out.append("visual")
+        if self.audio_ops or self.op("drop_frames") is not None:
+            out.append("audio")
+        if self.text != "clean":
+            out.append("text")
+        return tuple(out)
+
     def op(self, name: str) -> Op | None:
         return next((op for op in self.ops if op.name == name), None)
 

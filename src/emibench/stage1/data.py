@@ -21,12 +21,12 @@ from tqdm import tqdm
 from emibench.encoding.encode import encode_frames, encode_texts, encode_waves
 from emibench.encoding.media import Item, MediaReader, group_by_rows, prefetch, text_of
 from emibench.encoding.settings import ExtractSettings
+from emibench.features.sets import STAGE1_PAIRS
 from emibench.models.pooling import segment_means
 
 log = logging.getLogger(__name__)
 
-PAIRS: dict[str, str] = {"vision_text": "visual", "audio_text": "audio"}
-ENCODER_KIND: dict[str, str] = {"visual": "vision", "audio": "audio"}
+PAIRS = STAGE1_PAIRS
 
 
 @dataclass

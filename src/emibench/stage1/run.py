@@ -14,8 +14,9 @@ from emibench.data.tables import write_table
 from emibench.encoders.registry import load_encoder
 from emibench.encoding.media import MediaReader, read_transcripts
 from emibench.encoding.settings import ExtractSettings
+from emibench.features.sets import ENCODER_KIND
 from emibench.stage1.checkpoint import save_checkpoint
-from emibench.stage1.data import ENCODER_KIND, PAIRS, select_clips
+from emibench.stage1.data import PAIRS, select_clips
 from emibench.stage1.train import PairSide, Stage1Settings, build_side, encoder_states, train_pair
 
 log = logging.getLogger(__name__)

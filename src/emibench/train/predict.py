@@ -1,17 +1,17 @@
 """Trained runs predicting from other stores, without retraining (``emibench predict``).
 
 A run folder (docs/architecture.md) holds everything a prediction needs: ``model.pt`` (model
-config, feature widths, weights and the train-split standardisation statistics) and
-``metrics.json`` (the training settings: ``max_steps``, ``audio_rate``, ``eval_batch_size``).
-A run predicts the clips of some splits from the stores given now: a robustness condition's
-(docs/robustness.md) or the clean ones, which reproduces the run's own predictions exactly.
-Data go through :func:`~emibench.train.data.load_run_data` and the model through
-:func:`~emibench.train.trainer.predict`, as in training. Fused systems average their members'
-new predictions (``emibench.evaluate.fusion``).
+config, feature widths, weights and the train-split standardisation statistics) and its record
+(the training settings: ``max_steps``, ``audio_rate``, ``eval_batch_size``, ``precision``). A run
+predicts the clips of some splits from the stores given now: a robustness condition's
+(docs/robustness.md) or the clean ones, which reproduces the run's own predictions exactly, in
+the precision it was trained with. Data go through :func:`~emibench.train.data.load_run_data`
+and the model through :func:`~emibench.train.trainer.predict_splits`, as in training. Fused runs
+average their members' new predictions (``emibench.evaluate.fusion``), late-fusion runs apply
+their fold regressors to them (``emibench.train.stacking``).
 
-Each output folder gets ``predictions_{split}.csv``, ``fusion_weights_{split}.csv`` (models that
-expose fusion weights) and ``metrics.json``: the run's names, the condition and its ops, and per
-labelled split the scores with the clips lacking each modality.
+Each output folder gets ``predictions_{split}.csv``, ``fusion_weights_{split}.csv`` (trained
+runs) and the run's record under the condition.
 """
 
 from __future__ import annotations
@@ -25,35 +25,26 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from emibench.evaluate.fusion import average_predictions
-from emibench.evaluate.labels import read_manifest, read_test_labels, split_ids, split_labels
-from emibench.evaluate.run_files import (
-    clip01,
-    predictions_path,
-    read_metrics,
-    split_scores,
-    write_fusion_weights,
-    write_metrics,
-    write_predictions,
-)
-from emibench.models.inputs import input_keys
+from emibench.evaluate.fusion import fuse_predictions
+from emibench.evaluate.record import ConditionInfo, RunRecord, read_record, write_record
+from emibench.modalities import input_keys
 from emibench.models.registry import build_model, raw_modalities
 from emibench.settings import ConfigError, settings_from
 from emibench.train.data import RunData, load_run_data
-from emibench.train.trainer import TrainConfig, predict
+from emibench.train.trainer import TrainConfig, predict_splits
 
 log = logging.getLogger(__name__)
 
-NAMES = ("system", "variant", "seed", "features", "modalities")
+KINDS = ("model", "fuse", "stack", "skip")
 
 
 @dataclass
 class SavedRun:
-    """A trained run as saved in its folder: names, training settings, model config and model,
+    """A trained run as saved in its folder: its record, training settings, model and
     standardisation, and the options its inputs are read with (model.pt ``data``)."""
 
     run_dir: Path
-    names: dict
+    record: RunRecord
     train: TrainConfig
     config: dict
     model: nn.Module
@@ -62,25 +53,23 @@ class SavedRun:
 
 
 def load_saved_run(run_dir: str | Path, device: torch.device) -> SavedRun:
-    """The run of ``run_dir`` (model.pt and metrics.json) with its model on ``device``, in eval mode."""
+    """The run of ``run_dir`` (model.pt and its record) with its model on ``device``, in eval
+    mode."""
     run_dir = Path(run_dir)
     path = run_dir / "model.pt"
     if not path.exists():
-        raise FileNotFoundError(f"{run_dir}: no model.pt (a fused run? give it with --fuse)")
+        raise FileNotFoundError(f"{run_dir}: no model.pt")
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    metrics = read_metrics(run_dir)
+    record = read_record(run_dir)
     train = settings_from(
-        TrainConfig,
-        metrics.get("config", {}).get("train", {}),
-        f"{run_dir}/metrics.json config.train",
+        TrainConfig, record.config.get("train", {}), f"{run_dir}/metrics.json config.train"
     )
     model = build_model(saved["model_config"], saved["dims"], saved["modalities"])
     model.load_state_dict(saved["state_dict"])
     model.to(device).eval()
     data = {**saved["data"], "standardize": False}
-    names = {k: metrics[k] for k in NAMES}
     config = saved["model_config"]
-    return SavedRun(run_dir, names, train, config, model, saved.get("standardize"), data)
+    return SavedRun(run_dir, record, train, config, model, saved.get("standardize"), data)
 
 
 def _standardize(data: RunData, run: SavedRun) -> None:
@@ -92,240 +81,98 @@ def _standardize(data: RunData, run: SavedRun) -> None:
         feat.load_state(state)
 
 
-def _write_member_outcome(
-    names: dict,
-    condition: str,
-    spec: object,
-    scores: dict,
-    run_dir: str | Path,
-    member_outs: list[str | Path],
-    out_dir: str | Path,
-) -> dict:
-    """metrics.json of a run built on member runs (fused, late fusion) under the condition."""
-    metrics = _condition_metrics(names, condition, spec, scores, run_dir)
-    metrics["members"] = [str(d) for d in member_outs]
-    write_metrics(metrics, out_dir)
-    return metrics
-
-
-def _condition_metrics(names: dict, condition: str, spec: object, splits: dict, source) -> dict:
-    return {
-        **names,
-        "condition": condition,
-        "condition_spec": spec,
-        "run_dir": str(source),
-        "splits": splits,
-    }
-
-
 def predict_run(
     run: SavedRun,
     data: RunData,
     splits: tuple[str, ...],
     out_dir: str | Path,
-    condition: str,
-    spec: object,
+    info: ConditionInfo,
     device: torch.device,
-) -> dict:
-    """Predict ``splits`` with ``run`` on ``data``; write the output folder. Returns metrics.json."""
-    out_dir = Path(out_dir)
+) -> RunRecord:
+    """Predict ``splits`` with ``run`` on ``data``; write the output folder and its record."""
     _standardize(data, run)
-    scores: dict[str, dict] = {}
-    for split in splits:
-        preds, weights = predict(run.model, data, split, run.train.eval_batch_size, device)
-        preds = clip01(preds)
-        write_predictions(data.ids[split], preds, predictions_path(out_dir, split))
-        if weights is not None:
-            write_fusion_weights(data.ids[split], weights, out_dir / f"fusion_weights_{split}.csv")
-        if data.labels[split] is not None:
-            scores[split] = split_scores(data.labels[split], preds) | {
-                "n_missing": data.n_missing(split)
-            }
-    metrics = _condition_metrics(run.names, condition, spec, scores, run.run_dir)
-    write_metrics(metrics, out_dir)
-    return metrics
+    scores = predict_splits(run.model, data, splits, out_dir, run.train, device)
+    record = run.record.under(info, scores)
+    write_record(record, out_dir)
+    return record
 
 
-def fuse_outputs(
-    run_dir: str | Path,
-    member_outs: list[str | Path],
-    out_dir: str | Path,
-    splits: tuple[str, ...],
-    manifest_path: str | Path,
-    test_labels_path: str | Path | None,
-    condition: str,
-    spec: object,
-) -> dict:
-    """A fused run (``run_dir``, e.g. baseline_fusion) under the condition: the mean of its
-    members' new predictions (``member_outs``), written to ``out_dir``. Returns metrics.json."""
-    out_dir = Path(out_dir)
-    names = {k: read_metrics(run_dir)[k] for k in NAMES}
-    manifest = read_manifest(manifest_path)
-    test_labels = read_test_labels(test_labels_path, split_ids(manifest, "test"))
-    members = [read_metrics(d) for d in member_outs]
-    scores: dict[str, dict] = {}
-    for split in splits:
-        ids = split_ids(manifest, split)
-        preds = average_predictions(member_outs, split, ids)
-        write_predictions(ids, preds, predictions_path(out_dir, split))
-        labels = split_labels(manifest, split, test_labels)
-        if labels is not None:
-            n_missing: dict[str, int] = {}
-            for m in members:
-                n_missing.update(m["splits"].get(split, {}).get("n_missing", {}))
-            scores[split] = split_scores(labels, preds) | {"n_missing": n_missing}
-    return _write_member_outcome(names, condition, spec, scores, run_dir, member_outs, out_dir)
+def predict_runs(job, device: torch.device) -> list[RunRecord]:
+    """Every run of a condition's predict job (``emibench.plan.jobs.PredictJob``): trained runs
+    first, then fused and late-fusion runs, which read their members' new outputs.
 
-
-def predict_stacked(
-    run_dir: str | Path,
-    member_outs: list[str | Path],
-    stores: dict[str, list[str]],
-    out_dir: str | Path,
-    splits: tuple[str, ...],
-    manifest_path: str | Path,
-    test_labels_path: str | Path | None,
-    condition: str,
-    spec: object,
-    device: torch.device,
-) -> dict:
-    """A late-fusion run (``run_dir``) under the condition: its fold regressors on its members'
-    new predictions (``member_outs``) and the condition's modality presence (``stores``),
-    written to ``out_dir``. Returns metrics.json."""
+    Trained runs reading the same stores with the same data options share one load. Returns
+    each output's record.
+    """
     from emibench.train.stacking import stack_predict
 
-    out_dir = Path(out_dir)
-    names = {k: read_metrics(run_dir)[k] for k in NAMES}
-    ids, preds, present = stack_predict(run_dir, member_outs, manifest_path, stores, splits, device)
-    manifest = read_manifest(manifest_path)
-    test_labels = read_test_labels(test_labels_path, split_ids(manifest, "test"))
-    scores: dict[str, dict] = {}
-    start = 0
-    for split in splits:
-        values = clip01(preds[split])
-        write_predictions(ids[split], values, predictions_path(out_dir, split))
-        labels = split_labels(manifest, split, test_labels)
-        rows = slice(start, start + len(ids[split]))
-        start += len(ids[split])
-        if labels is not None:
-            n_missing = {m: int((~present[rows, k]).sum()) for k, m in enumerate(stores)}
-            scores[split] = split_scores(labels, values) | {"n_missing": n_missing}
-    return _write_member_outcome(names, condition, spec, scores, run_dir, member_outs, out_dir)
-
-
-def skip_run(
-    run_dir: str | Path, out_dir: str | Path, condition: str, spec: object, reason: str
-) -> dict:
-    """The output folder of a run not evaluated under the condition: metrics.json alone, with no
-    scores, ``evaluated: false`` and the reason (the tables show "not evaluated")."""
-    names = {k: read_metrics(run_dir)[k] for k in NAMES}
-    metrics = _condition_metrics(names, condition, spec, {}, run_dir)
-    metrics |= {"evaluated": False, "reason": reason}
-    write_metrics(metrics, out_dir)
-    return metrics
-
-
-@dataclass
-class PredictJob:
-    """One trained run to predict: its folder, the output folder and its stores by key."""
-
-    run_dir: str
-    out_dir: str
-    stores: dict[str, list[str]]
-
-
-def predict_runs(
-    jobs: list[PredictJob],
-    fused: list[tuple[str, str, list[str]]],
-    stacked: list[tuple[PredictJob, list[str]]],
-    splits: tuple[str, ...],
-    manifest: str | Path,
-    test_labels: str | Path | None,
-    condition: str,
-    spec: object,
-    device: torch.device,
-) -> list[dict]:
-    """Every trained run of ``jobs``, then every fused run ``(run_dir, out_dir, member outs)``,
-    then every late-fusion run ``(its job: folders and stores, member outs)``.
-
-    Runs reading the same stores with the same ``max_steps`` and ``audio_rate`` share one load.
-    Returns each output's metrics.json.
-    """
+    splits = tuple(job.splits)
     bad = [s for s in splits if s not in ("train", "valid", "test")]
     if bad or not splits:
         raise ConfigError(f"predict: splits must be among train, valid, test; got {list(splits)}")
+    unknown = [r.kind for r in job.runs if r.kind not in KINDS]
+    if unknown:
+        raise ConfigError(f"predict: run kinds {unknown}; expected some of {KINDS}")
+    test_labels = job.test_labels or None
     loaded: dict[tuple, RunData] = {}
     results = []
-    for job in jobs:
+    order = {"model": 0, "skip": 0, "fuse": 1, "stack": 1}
+    for run in sorted(job.runs, key=lambda r: order[r.kind]):
         start = time.perf_counter()
-        run = load_saved_run(job.run_dir, device)
-        used = input_keys(
-            run.names["modalities"], raw_modalities(run.config, run.names["modalities"])
-        )
-        if sorted(used) != sorted(job.stores):
-            raise ConfigError(
-                f"{job.run_dir} reads the stores {' '.join(used)}; stores were given for "
-                f"{' '.join(sorted(job.stores))}"
+        info = ConditionInfo(job.condition, job.spec, run.run_dir)
+        if run.kind == "skip":
+            info = ConditionInfo(job.condition, job.spec, run.run_dir, False, run.reason)
+            record = read_record(run.run_dir).under(info, {})
+            write_record(record, run.out_dir)
+        elif run.kind == "fuse":
+            scores = fuse_predictions(run.members, run.out_dir, splits, job.manifest, test_labels)
+            record = read_record(run.run_dir).under(info, scores, run.members)
+            write_record(record, run.out_dir)
+        elif run.kind == "stack":
+            scores = stack_predict(
+                run.run_dir,
+                run.members,
+                job.manifest,
+                job.run_stores(run),
+                splits,
+                run.out_dir,
+                device,
+                test_labels,
             )
-        key = (
-            tuple((k, tuple(job.stores[k])) for k in sorted(job.stores)),
-            json.dumps(run.data, sort_keys=True),
-        )
-        if key not in loaded:
-            loaded[key] = load_run_data(
-                manifest, job.stores, test_labels, splits=splits, **run.data
-            )
-        metrics = predict_run(run, loaded[key], splits, job.out_dir, condition, spec, device)
-        results.append(metrics)
+            record = read_record(run.run_dir).under(info, scores, run.members)
+            write_record(record, run.out_dir)
+        else:
+            saved = load_saved_run(run.run_dir, device)
+            names = saved.record
+            used = input_keys(names.modalities, raw_modalities(saved.config, names.modalities))
+            stores = job.run_stores(run)
+            if sorted(used) != sorted(stores):
+                raise ConfigError(
+                    f"{run.run_dir} reads the stores {' '.join(used)}; stores were given for "
+                    f"{' '.join(sorted(stores))}"
+                )
+            key = (tuple(sorted(run.stores.items())), json.dumps(saved.data, sort_keys=True))
+            if key not in loaded:
+                loaded[key] = load_run_data(
+                    job.manifest, stores, test_labels, splits=splits, **saved.data
+                )
+            record = predict_run(saved, loaded[key], splits, run.out_dir, info, device)
+        results.append(record)
         log.info(
-            "%s/%s seed %s under %s: %s (%.1f s)",
-            run.names["system"],
-            run.names["variant"],
-            run.names["seed"],
-            condition,
-            _summary(metrics),
+            "%s/%s seed %s under %s (%s): %s (%.1f s)",
+            record.system,
+            record.variant,
+            record.seed,
+            job.condition,
+            run.kind,
+            _summary(record),
             time.perf_counter() - start,
-        )
-    for run_dir, out_dir, members in fused:
-        metrics = fuse_outputs(
-            run_dir, members, out_dir, splits, manifest, test_labels, condition, spec
-        )
-        results.append(metrics)
-        log.info(
-            "%s/%s seed %s under %s (mean of %d members): %s",
-            metrics["system"],
-            metrics["variant"],
-            metrics["seed"],
-            condition,
-            len(members),
-            _summary(metrics),
-        )
-    for job, members in stacked:
-        metrics = predict_stacked(
-            job.run_dir,
-            members,
-            job.stores,
-            job.out_dir,
-            splits,
-            manifest,
-            test_labels,
-            condition,
-            spec,
-            device,
-        )
-        results.append(metrics)
-        log.info(
-            "%s/%s seed %s under %s (late fusion of %d members): %s",
-            metrics["system"],
-            metrics["variant"],
-            metrics["seed"],
-            condition,
-            len(members),
-            _summary(metrics),
         )
     return results
 
 
-def _summary(metrics: dict) -> str:
-    scores = ", ".join(f"{s} {v['mean_pearson']:.4f}" for s, v in metrics["splits"].items())
+def _summary(record: RunRecord) -> str:
+    if record.condition is not None and not record.condition.evaluated:
+        return f"not evaluated: {record.condition.reason}"
+    scores = ", ".join(f"{s} {v.mean_pearson:.4f}" for s, v in record.splits.items())
     return f"mean Pearson {scores}" if scores else "no labelled split"

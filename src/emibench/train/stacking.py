@@ -38,14 +38,12 @@ from emibench.data.store import SequenceReader
 from emibench.data.tables import write_table
 from emibench.emotions import EMOTIONS
 from emibench.evaluate.labels import read_manifest, read_test_labels, split_ids, split_labels
+from emibench.evaluate.record import RunRecord, SplitScores, read_record, split_scores, write_record
 from emibench.evaluate.run_files import (
     LOG_COLUMNS,
     clip01,
     predictions_path,
-    read_metrics,
     read_predictions,
-    split_scores,
-    write_metrics,
     write_predictions,
 )
 from emibench.models.inputs import MODALITY_NAMES, parse_modalities
@@ -161,6 +159,13 @@ class StackData:
             yield self.batch(ids[k : k + batch_size])
 
 
+def _in_order(stores: dict[str, list], letters: tuple[str, ...]) -> dict[str, list]:
+    """The run's stores in the order of its modalities (the presence columns follow it)."""
+    if sorted(stores) != sorted(letters):
+        raise ValueError(f"stores for modalities {sorted(stores)}, the run uses {list(letters)}")
+    return {m: stores[m] for m in letters}
+
+
 def read_presence(stores: dict[str, list[str | Path]], ids: list[str]) -> np.ndarray:
     """(N, K) bool: whether each clip has each modality of ``stores`` (K = their order), by the
     trainer's rule: an entry that is not ``missing`` and has steps."""
@@ -179,16 +184,16 @@ def read_presence(stores: dict[str, list[str | Path]], ids: list[str]) -> np.nda
 
 def read_member_predictions(
     member_dirs: list[str | Path], ids: list[str], seed: int, splits: tuple[str, ...] = SPLITS
-) -> tuple[np.ndarray, list[dict]]:
+) -> tuple[np.ndarray, list[RunRecord]]:
     """(N, M, 6) predictions of every member run for ``ids`` (of ``splits``), and their
-    metrics.json. Every member must be a run of ``seed`` and predict every clip.
+    records. Every member must be a run of ``seed`` and predict every clip.
     """
     preds = np.zeros((len(ids), len(member_dirs), len(EMOTIONS)), np.float32)
     members = []
     for j, run_dir in enumerate(member_dirs):
-        metrics = read_metrics(run_dir)
-        if int(metrics["seed"]) != seed:
-            raise ValueError(f"{run_dir}: member of seed {metrics['seed']}, the run's is {seed}")
+        metrics = read_record(run_dir)
+        if metrics.seed != seed:
+            raise ValueError(f"{run_dir}: member of seed {metrics.seed}, the run's is {seed}")
         frames = [read_predictions(predictions_path(run_dir, split)) for split in splits]
         values = {i: row for frame in frames for i, row in zip(frame.index, frame.to_numpy())}
         lacking = [i for i in ids if i not in values]
@@ -236,13 +241,12 @@ def stack_run(
     out_dir: str | Path,
     device: torch.device,
     test_labels_path: str | Path | None = None,
-) -> dict:
+) -> RunRecord:
     """Train the late-fusion regressor of ``spec`` on the members and write the run folder."""
     start = time.perf_counter()
     out_dir = Path(out_dir)
     letters = parse_modalities(spec.modalities)
-    if list(stores) != list(letters):
-        raise ValueError(f"stores for modalities {list(stores)}, the run uses {letters}")
+    stores = _in_order(stores, letters)
     manifest = read_manifest(manifest_path)
     test_labels = read_test_labels(test_labels_path, split_ids(manifest, "test"))
     ids = {split: split_ids(manifest, split) for split in SPLITS}
@@ -258,7 +262,7 @@ def stack_run(
     data = StackData(rows, preds, present, targets, ids)
     if data.labels["valid"] is None or data.labels["train"] is None:
         raise ValueError("late fusion needs labelled train and valid splits")
-    member_modalities = tuple(m["modalities"] for m in members)
+    member_modalities = tuple(m.modalities for m in members)
 
     seeds = seed_everything(spec.seed, device)
 
@@ -301,17 +305,9 @@ def stack_run(
             result.best_epoch,
         )
 
-    splits: dict[str, dict] = {}
-    for split in SPLITS:
-        values = clip01(out[split])
-        write_predictions(ids[split], values, predictions_path(out_dir, split))
-        labels = data.labels[split]
-        if split != "train" and labels is not None:
-            clips = [rows[i] for i in ids[split]]
-            n_missing = {m: int((~present[clips, k]).sum()) for k, m in enumerate(letters)}
-            splits[split] = split_scores(labels, values) | {"n_missing": n_missing}
+    splits = _write_splits(ids, out, present, rows, data.labels, letters, out_dir)
     write_table(pd.DataFrame(log_rows, columns=["fold", *LOG_COLUMNS]), out_dir / "train_log.tsv")
-    names = [f"{m['system']}/{m['variant']}/seed{m['seed']}" for m in members]
+    names = [f"{m.system}/{m.variant}/seed{m.seed}" for m in members]
     torch.save(
         {
             "kind": "late_fusion",
@@ -326,31 +322,62 @@ def stack_run(
         },
         out_dir / "model.pt",
     )
-    metrics = {
-        "system": spec.system,
-        "variant": spec.variant,
-        "seed": spec.seed,
-        "features": spec.features,
-        "modalities": spec.modalities,
-        "splits": splits,
-        "best_epoch": round(float(np.mean(best_epochs))),
-        "epochs_run": int(max(row["epoch"] for row in log_rows)),
-        "train_seconds": round(time.perf_counter() - start, 3),
-        "n_params": sum(p.numel() for p in regressor().parameters()),
-        "device": str(device),
-        "config": {
+    record = RunRecord(
+        system=spec.system,
+        variant=spec.variant,
+        seed=spec.seed,
+        features=spec.features,
+        modalities=spec.modalities,
+        kind="stack",
+        splits=splits,
+        best_epoch=round(float(np.mean(best_epochs))),
+        epochs_run=int(max(row["epoch"] for row in log_rows)),
+        n_params=sum(p.numel() for p in regressor().parameters()),
+        device=str(device),
+        members=[str(d) for d in member_dirs],
+        config={
             "stack": dataclasses.asdict(spec.stack),
             "train": dataclasses.asdict(spec.train),
             "members": names,
-            "fuse": [str(d) for d in member_dirs],
             "seeds": seeds,
             "n_clips": {s: len(v) for s, v in ids.items()},
             "n_folds": len(plan),
             "best_epochs": best_epochs,
         },
-    }
-    write_metrics(metrics, out_dir)
-    return metrics
+    )
+    write_record(record, out_dir)
+    log.info(
+        "done: %s/%s seed %d, late fusion of %d runs, valid mean Pearson %.4f, %.1f s",
+        spec.system,
+        spec.variant,
+        spec.seed,
+        len(member_dirs),
+        splits["valid"].mean_pearson,
+        time.perf_counter() - start,
+    )
+    return record
+
+
+def _write_splits(
+    ids: dict[str, list[str]],
+    preds: dict[str, np.ndarray],
+    present: np.ndarray,
+    rows: dict[str, int],
+    labels: dict[str, np.ndarray | None],
+    letters: tuple[str, ...],
+    out_dir: str | Path,
+) -> dict[str, SplitScores]:
+    """Write each split's predictions (clipped); score the labelled valid and test splits with
+    the clips lacking each modality (``present`` rows follow ``rows``)."""
+    scores = {}
+    for split, clips in ids.items():
+        values = clip01(preds[split])
+        write_predictions(clips, values, predictions_path(out_dir, split))
+        if split != "train" and labels.get(split) is not None:
+            where = [rows[i] for i in clips]
+            n_missing = {m: int((~present[where, k]).sum()) for k, m in enumerate(letters)}
+            scores[split] = split_scores(labels[split], values, n_missing)
+    return scores
 
 
 def stack_predict(
@@ -359,19 +386,24 @@ def stack_predict(
     manifest_path: str | Path,
     stores: dict[str, list[str | Path]],
     splits: tuple[str, ...],
+    out_dir: str | Path,
     device: torch.device,
-) -> tuple[dict[str, list[str]], dict[str, np.ndarray], np.ndarray]:
+    test_labels_path: str | Path | None = None,
+) -> dict[str, SplitScores]:
     """A trained late-fusion run (``run_dir``) predicting ``splits`` from other member
     predictions and stores (a robustness condition's), as it predicted them in training: a valid
     clip by the fold regressor that never saw it (``fit_on: valid``), any other clip by the mean
-    of the fold regressors. Returns each split's clip ids and predictions, and the (N, K)
-    presence of the run's modalities over the clips of ``splits`` in order."""
+    of the fold regressors. Writes the predictions into ``out_dir``; returns the scores of the
+    labelled valid and test splits."""
     saved = torch.load(Path(run_dir) / "model.pt", map_location="cpu", weights_only=False)
     if saved.get("kind") != "late_fusion":
         raise ValueError(f"{run_dir}/model.pt is not a late-fusion run")
     stack = settings_from(StackSettings, saved["stack"], f"{run_dir}/model.pt stack")
     seed = int(saved["seed"])
+    letters = parse_modalities(saved["modalities"])
+    stores = _in_order(stores, letters)
     manifest = read_manifest(manifest_path)
+    test_labels = read_test_labels(test_labels_path, split_ids(manifest, "test"))
     ids = {split: split_ids(manifest, split) for split in splits}
     every = [i for split in splits for i in ids[split]]
     rows = {i: n for n, i in enumerate(every)}
@@ -402,4 +434,5 @@ def stack_predict(
                 out[split][[row[i] for i in held]] = fold_pred
         else:
             out[split] = sum(predict(m, data, split, 4096, device)[0] for m in models) / len(models)
-    return ids, out, present
+    labels = {s: split_labels(manifest, s, test_labels) for s in splits}
+    return _write_splits(ids, out, present, rows, labels, letters, out_dir)

@@ -31,12 +31,11 @@ from tqdm import tqdm
 
 from emibench.devices import autocast
 from emibench.evaluate.metrics import mean_pearson
+from emibench.evaluate.record import RunRecord, SplitScores, split_scores, write_record
 from emibench.evaluate.run_files import (
     clip01,
     predictions_path,
-    split_scores,
     write_fusion_weights,
-    write_metrics,
     write_predictions,
     write_train_log,
 )
@@ -45,7 +44,7 @@ from emibench.logs import run_log
 from emibench.models.inputs import RawInputs, input_keys, parse_modalities
 from emibench.models.registry import build_model, raw_inputs, raw_modalities
 from emibench.settings import ConfigError, settings_from
-from emibench.train.data import AUDIO_RATES, RunData, load_run_data
+from emibench.train.data import AUDIO_RATES, SPLITS, RunData, load_run_data
 from emibench.train.ema import EMA
 from emibench.train.losses import LOSSES, make_loss
 from emibench.train.seed import seed_everything
@@ -192,6 +191,33 @@ def predict(
     return preds, weights
 
 
+def predict_splits(
+    model: nn.Module,
+    data: RunData,
+    splits: tuple[str, ...] | list[str],
+    out_dir: str | Path,
+    cfg: TrainConfig,
+    device: torch.device,
+) -> dict[str, SplitScores]:
+    """Predict every clip of ``splits`` as the run was trained to (its eval batch size and
+    precision) and write ``predictions_{split}.csv`` and, beyond train, ``fusion_weights_{split}
+    .csv`` (no rows for a model without fusion weights). Returns the scores of the labelled
+    valid and test splits."""
+    out_dir = Path(out_dir)
+    scores = {}
+    for split in splits:
+        preds, weights = predict(model, data, split, cfg.eval_batch_size, device, cfg.precision)
+        preds = clip01(preds)
+        write_predictions(data.ids[split], preds, predictions_path(out_dir, split))
+        if split == "train":
+            continue
+        ids = data.ids[split] if weights is not None else []
+        write_fusion_weights(ids, weights, out_dir / f"fusion_weights_{split}.csv")
+        if data.labels[split] is not None:
+            scores[split] = split_scores(data.labels[split], preds, data.n_missing(split))
+    return scores
+
+
 def model_encoders(model: nn.Module) -> nn.ModuleDict | None:
     """The encoders a model holds and may train end to end (``model.encoders``), if any."""
     encoders = getattr(model, "encoders", None)
@@ -259,6 +285,30 @@ def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: in
     )
 
 
+def train_step(
+    model: nn.Module,
+    batch,
+    opt: torch.optim.Optimizer,
+    loss_fn,
+    cfg: TrainConfig,
+    device: torch.device,
+) -> torch.Tensor:
+    """One optimizer step on ``batch`` (already on ``device``): forward under the run's
+    precision, the configured loss in fp32, backward, gradient clipping, the step. Returns the
+    loss (detached); a non-finite loss is an error."""
+    with autocast(device, cfg.precision):
+        pred = model(batch)["pred"]
+    loss = loss_fn(pred.float(), batch.labels)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"training diverged: loss {loss.item()} (lower train.lr?)")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.grad_clip > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    opt.step()
+    return loss.detach()
+
+
 def fit(
     model: nn.Module, data: RunData, cfg: TrainConfig, seed: int, device: torch.device
 ) -> FitResult:
@@ -288,18 +338,10 @@ def fit(
             if k == steps_per_epoch:
                 break
             batch = batch.to(device)
-            with autocast(device, cfg.precision):
-                pred = model(batch)["pred"]
-            loss = loss_fn(pred.float(), batch.labels)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"training diverged at epoch {epoch}: loss {loss.item()} (lower train.lr?)"
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
+            try:
+                loss = train_step(model, batch, opt, loss_fn, cfg, device)
+            except FloatingPointError as err:
+                raise FloatingPointError(f"epoch {epoch}: {err}") from None
             if sched is not None:
                 sched.step()
             if ema is not None:
@@ -345,8 +387,8 @@ def data_options(cfg: TrainConfig, raw: RawInputs | None) -> dict:
     }
 
 
-def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.device) -> dict:
-    """Seed, build, train, predict every split, and write the run folder. Returns metrics.json."""
+def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.device) -> RunRecord:
+    """Seed, build, train, predict every split, and write the run folder. Returns its record."""
     out_dir = Path(out_dir)
     seeds = seed_everything(spec.seed, device)
     model = build_model(spec.model, data.dims, spec.modalities).to(device)
@@ -371,18 +413,7 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
     )
     result = fit(model, data, spec.train, spec.seed, device)
     model.load_state_dict(result.state)
-    precision = spec.train.precision
-    splits: dict[str, dict] = {}
-    for split in ("train", "valid", "test"):
-        preds, weights = predict(model, data, split, spec.train.eval_batch_size, device, precision)
-        preds = clip01(preds)
-        write_predictions(data.ids[split], preds, predictions_path(out_dir, split))
-        if weights is not None and split != "train":
-            write_fusion_weights(data.ids[split], weights, out_dir / f"fusion_weights_{split}.csv")
-        if split != "train" and data.labels[split] is not None:
-            splits[split] = split_scores(data.labels[split], preds) | {
-                "n_missing": data.n_missing(split)
-            }
+    splits = predict_splits(model, data, SPLITS, out_dir, spec.train, device)
     write_train_log(result.log_rows, out_dir / "train_log.tsv")
     torch.save(
         {
@@ -402,20 +433,20 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
         },
         out_dir / "model.pt",
     )
-    metrics = {
-        "system": spec.system,
-        "variant": spec.variant,
-        "seed": spec.seed,
-        "features": spec.features,
-        "modalities": spec.modalities,
-        "splits": splits,
-        "best_epoch": result.best_epoch,
-        "epochs_run": result.epochs_run,
-        "train_seconds": round(result.seconds, 3),
-        "n_params": n_params,
-        "n_encoder_params": n_encoder,
-        "device": str(device),
-        "config": {
+    record = RunRecord(
+        system=spec.system,
+        variant=spec.variant,
+        seed=spec.seed,
+        features=spec.features,
+        modalities=spec.modalities,
+        kind="model",
+        splits=splits,
+        best_epoch=result.best_epoch,
+        epochs_run=result.epochs_run,
+        n_params=n_params,
+        n_encoder_params=n_encoder,
+        device=str(device),
+        config={
             "model": spec.model,
             "train": dataclasses.asdict(spec.train),
             "dims": data.dims,
@@ -423,39 +454,49 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
             "n_clips": {s: len(ids) for s, ids in data.ids.items()},
             "n_all_missing": {s: len(data.all_missing(s)) for s in data.ids},
         },
-    }
-    write_metrics(metrics, out_dir)
-    return metrics
+    )
+    write_record(record, out_dir)
+    log.info(
+        "done: %s/%s seed %d, valid mean Pearson %.4f%s, best epoch %d of %d, %.1f s",
+        spec.system,
+        spec.variant,
+        spec.seed,
+        splits["valid"].mean_pearson,
+        f", test {splits['test'].mean_pearson:.4f}" if "test" in splits else "",
+        result.best_epoch,
+        result.epochs_run,
+        result.seconds,
+    )
+    return record
 
 
 def train_runs(
-    specs: list[RunSpec],
-    out_dirs: list[str | Path],
-    stores: dict[int, dict[str, list[str]]],
+    runs: list,
     manifest: str | Path,
     test_labels: str | Path | None,
     device: torch.device,
-) -> list[dict]:
-    """Train the runs ``specs`` (one per seed) of one (system, variant) in one process.
+) -> list[RunRecord]:
+    """Train the runs of one (system, variant) job (``emibench.plan.jobs.RunJob``, one per seed)
+    in one process.
 
-    ``stores`` maps each run's seed to its {store key: paths} (``emibench.models.inputs``: V, A,
-    T feature stores; ``wave``, ``text`` raw inputs of a model that encodes them itself); runs
-    reading the same stores share one load. Each run folder gets its own ``log.txt`` (this
-    process's log while that run trains). Returns each run's metrics.json.
+    Each run's ``stores`` map its store keys (``emibench.modalities``: V, A, T feature stores;
+    ``wave``, ``text`` raw inputs of a model that encodes them itself) to files or store
+    folders; runs reading the same stores share one load. Each run folder gets its own
+    ``log.txt`` (this process's log while that run trains). Returns each run's record.
     """
     loaded: dict[tuple, RunData] = {}
     results = []
-    for spec, out_dir in zip(specs, out_dirs):
-        given = stores[spec.seed]
+    for run in runs:
+        spec = RunSpec.from_config(run.system, run.variant, run.seed, run.config)
         used = input_keys(spec.modalities, raw_modalities(spec.model, spec.modalities))
-        if sorted(given) != sorted(used):
+        if sorted(run.stores) != sorted(used):
             raise ConfigError(
                 f"{spec.system}/{spec.variant} seed {spec.seed} reads the stores "
                 f"{' '.join(used)} (modalities {spec.modalities}); stores were given for "
-                f"{' '.join(sorted(given))}"
+                f"{' '.join(sorted(run.stores))}"
             )
-        key = tuple((m, tuple(given[m])) for m in used)
-        out_dir = Path(out_dir)
+        key = tuple((m, tuple(run.stores[m])) for m in used)
+        out_dir = Path(run.out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         with run_log(out_dir / "log.txt"):
             if key not in loaded:
@@ -463,7 +504,7 @@ def train_runs(
                 raw = raw_inputs(spec.model, spec.modalities)
                 loaded[key] = load_run_data(
                     manifest,
-                    {m: given[m] for m in used},
+                    {m: run.stores[m] for m in used},
                     test_labels,
                     spec.train.max_steps,
                     spec.train.standardize,
@@ -471,19 +512,5 @@ def train_runs(
                     raw,
                 )
                 log.info("loaded the inputs in %.1f s", time.perf_counter() - start)
-            metrics = train_run(spec, loaded[key], out_dir, device)
-        valid = metrics["splits"]["valid"]["mean_pearson"]
-        test = metrics["splits"].get("test", {}).get("mean_pearson")
-        log.info(
-            "done: %s/%s seed %d, valid mean Pearson %.4f%s, best epoch %d of %d, %.1f s",
-            spec.system,
-            spec.variant,
-            spec.seed,
-            valid,
-            "" if test is None else f", test {test:.4f}",
-            metrics["best_epoch"],
-            metrics["epochs_run"],
-            metrics["train_seconds"],
-        )
-        results.append(metrics)
+            results.append(train_run(spec, loaded[key], out_dir, device))
     return results

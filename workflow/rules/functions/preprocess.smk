@@ -41,7 +41,7 @@ def transcribe_gpus():
 
 def transcript_shards(wildcards):
     """Every shard's transcript table of one split."""
-    return per_shard(PATHS["transcript_shard"], wildcards.split)
+    return PLAN.media_shards("transcripts", wildcards.split)
 
 
 def preprocess_targets():

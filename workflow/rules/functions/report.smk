@@ -1,23 +1,19 @@
 # Functions (input functions, targets, params) for the rules in workflow/rules/report.smk.
 # They live apart from the rules because `snakemake --lint` wants no functions beside rules.
+# Table and figure names are the library's (emibench.report.names).
+
+from emibench.report.names import (
+    EXTRA_TABLES,
+    FIGURES,
+    ROBUSTNESS_FIGURES,
+    ROBUSTNESS_TABLES,
+    TABLE_FORMATS,
+)
 
 REPORT = config["report"]
-TABLES = [*REPORT["tables"], "per_emotion"]
-TABLE_FORMATS = ["csv", "md", "tex"]
-FIGURES = [
-    "per_emotion",
-    "modality_ablation",
-    "scatter",
-    "stage1_curves",
-    "fusion_weights",
-]
-STAGE1_LOGS = expand(PATHS["stage1_log"], pair=list(PAIRS), seed=STAGE1_SEEDS)
+TABLES = [*REPORT["tables"], *EXTRA_TABLES]
+STAGE1_LOGS = expand(PATHS["stage1_log"], pair=PAIRS, seed=STAGE1_SEEDS)
 SYNTHETIC = config["dataset"]["source"] == "synthetic"
-
-
-def all_run_metrics():
-    """metrics.json of every run (system x variant x seed) of the train section."""
-    return [p for p in train_targets() if p.endswith("metrics.json")]
 
 
 def table_files():
