@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
-from emibench.config_schema import fill_defaults
+from emibench.config_schema import ConfigSchemaError, check_config, fill_defaults
 
 min_version("8.0")
 
@@ -36,7 +36,10 @@ def take_whole_sections(config, configfiles):
 
 
 take_whole_sections(config, workflow.overwrite_configfiles or [])
-validate(config, "../../config/schema/config.schema.yaml")
+try:
+    check_config(config, Path(workflow.basedir) / "config/schema/config.schema.yaml")
+except ConfigSchemaError as err:
+    raise WorkflowError(str(err)) from None
 fill_defaults(config, Path(workflow.basedir) / "config/schema/config.schema.yaml")
 
 DATASET = config["dataset"]["name"]

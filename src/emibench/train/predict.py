@@ -39,6 +39,7 @@ from emibench.evaluate.run_files import (
 from emibench.models.inputs import input_keys
 from emibench.models.registry import build_model, raw_modalities
 from emibench.settings import ConfigError, settings_from
+from emibench.tensor_files import load_plain
 from emibench.train.data import RunData, load_run_data
 from emibench.train.trainer import TrainConfig, predict
 
@@ -67,7 +68,7 @@ def load_saved_run(run_dir: str | Path, device: torch.device) -> SavedRun:
     path = run_dir / "model.pt"
     if not path.exists():
         raise FileNotFoundError(f"{run_dir}: no model.pt (a fused run? give it with --fuse)")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved = load_plain(path)
     metrics = read_metrics(run_dir)
     train = settings_from(
         TrainConfig,
