@@ -96,6 +96,7 @@ def test_a_system_without_features_or_modalities_is_named(system, key):
     del config["train"]["systems"][system][key]
     message = _errors(config)
     assert f"config key train.systems.{system}: required key(s) '{key}' missing" in message
+    assert message.startswith("the config breaks its schema (1 error(s))")
 
 
 def test_many_errors_are_capped():

@@ -6,12 +6,12 @@ them) and raises :class:`ConfigSchemaError` listing each error in a few lines: t
 value, the rule it broke and where the schema states it (Snakemake's own message prints the whole
 schema, about 1,350 lines).
 
-Snakemake's ``validate(..., set_default=True)`` fills the defaults of the schema file it is given
-but not of the section schemas that file references with ``$ref`` (seen with Snakemake 9.27), so
-every section's keys would otherwise have to be written out in each config file. ``fill_defaults``
-walks the schema, following ``$ref`` into other files and into ``$defs``, and sets each missing key
-that has a ``default``, recursing into objects that are present. It does not enter ``allOf``,
-``anyOf``, ``oneOf`` or ``if``/``then`` branches: defaults there would be applied to every branch.
+``check_config`` fills no defaults (Snakemake's ``validate(..., set_default=True)`` fills those of
+the file it is given but not of the section schemas it references with ``$ref``, seen with
+Snakemake 9.27). ``fill_defaults``, called after it, walks the schema, following ``$ref`` into
+other files and into ``$defs``, and sets each missing key that has a ``default``, recursing into
+objects that are present. It does not enter ``allOf``, ``anyOf``, ``oneOf`` or ``if``/``then``
+branches: defaults there would be applied to every branch.
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def check_config(config: dict, schema_file: str | Path) -> None:
 
 
 def config_errors(config: dict, schema_file: str | Path) -> list[str]:
-    """Every schema error of ``config``, formatted by :func:`_describe`, ordered by key path."""
+    """Every schema error of ``config``, formatted by :func:`_describe`, ordered by key path,
+    each once."""
     schemas = _Schemas()
     path = Path(schema_file).resolve()
     root = {**schemas.load(path), "$id": path.as_uri()}
@@ -122,7 +123,8 @@ def config_errors(config: dict, schema_file: str | Path) -> list[str]:
     validator = Draft202012Validator(root, registry=registry)
     errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
     places = _SchemaPlaces(schemas)
-    return [_describe(_deepest(error), places) for error in errors]
+    # dict.fromkeys: jsonschema reports each missing required key alone; _describe names them all
+    return list(dict.fromkeys(_describe(_deepest(error), places) for error in errors))
 
 
 def _deepest(error: ValidationError) -> ValidationError:

@@ -27,12 +27,14 @@ WHOLE_SECTIONS = (
 
 
 def take_whole_sections(config, configfiles):
-    """Replace each WHOLE_SECTIONS entry by that of the last config file that sets it."""
+    """Replace each WHOLE_SECTIONS entry by that of the last config file that sets it (a section
+    that is not a mapping is left to the schema check, which names it)."""
     for section, key in WHOLE_SECTIONS:
         for path in configfiles:
             given = (yaml.safe_load(Path(path).read_text()) or {}).get(section) or {}
-            if key in given:
-                config.setdefault(section, {})[key] = given[key]
+            merged = config.setdefault(section, {})
+            if isinstance(given, dict) and isinstance(merged, dict) and key in given:
+                merged[key] = given[key]
 
 
 take_whole_sections(config, workflow.overwrite_configfiles or [])

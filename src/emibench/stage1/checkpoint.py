@@ -78,10 +78,10 @@ def load_stage1(path: str | Path, device: torch.device | str = "cpu") -> Stage1E
     if not Path(path).is_file():
         raise FileNotFoundError(f"Stage I checkpoint not found: {path}")
     ckpt = load_plain(path)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+    found = ckpt.get("format") if isinstance(ckpt, dict) else None
+    if found != FORMAT:
         raise ValueError(
-            f"{path}: not a Stage I checkpoint (format "
-            f"{ckpt.get('format') if isinstance(ckpt, dict) else None!r}, expected {FORMAT!r})"
+            f"{path}: not a Stage I checkpoint (format {found!r}, expected {FORMAT!r})"
         )
     media = load_encoder(ckpt["media_kind"], ckpt["encoders"]["media"], "checkpoint media encoder")
     text = load_encoder("text", ckpt["encoders"]["text"], "checkpoint text encoder")
