@@ -32,10 +32,11 @@ def write(tmp_path, name, data):
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"dataset": {"nmae": "x"}}, "'nmae' was unexpected"),
-        ({"shards": {"train": "four"}}, "'four' is not of type 'integer'"),
-        ({"dataset": {"source": "ftp"}}, "'ftp' is not one of"),
-        ({"colour": 1}, "'colour' was unexpected"),
+        ({"dataset": {"nmae": "x"}}, "config key dataset: unknown key(s) 'nmae'"),
+        ({"shards": {"train": "four"}}, "config key shards.train: 'four' is not of type integer"),
+        ({"dataset": {"source": "ftp"}}, "config key dataset.source: 'ftp' is not one of"),
+        ({"colour": 1}, "config key (top level): unknown key(s) 'colour'"),
+        ({"report": 5}, "config key report: 5 is not of type object"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, override, message):

@@ -108,39 +108,152 @@ def test_unsafe_or_unknown_archives(tmp_path):
         download_archives(tmp_path / "root", [{"url": str(tmp_path / "absent.zip")}])
     with pytest.raises(DownloadError, match="unsupported scheme"):
         download_archives(tmp_path / "root", [{"url": "ftp://example.org/a.zip"}])
+    with pytest.raises(
+        DownloadError, match="a.zip on example.org: the url holds credentials"
+    ) as caught:
+        download_archives(tmp_path / "root", [{"url": "https://bob:hunter2@example.org/a.zip"}])
+    assert "hunter2" not in str(caught.value)
 
 
-class _AuthHandler(SimpleHTTPRequestHandler):
-    expected = "Basic " + base64.b64encode(b"alice:secret").decode()
+class _Server:
+    """A loopback HTTP server on ``host`` serving ``folder``; it records the Authorization header
+    of every request, requires ``auth`` when given, and answers paths in ``redirects`` with a
+    302 to the URL they map to."""
 
-    def do_GET(self):
-        if self.headers.get("Authorization") != self.expected:
-            self.send_error(401, "credentials required")
-            return
-        super().do_GET()
+    def __init__(self, folder, host="127.0.0.1", auth=None, redirects=None):
+        seen, redirects = [], redirects or {}
 
-    def log_message(self, *args):
-        pass
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self):
+                seen.append((self.path, self.headers.get("Authorization")))
+                if self.path in redirects:
+                    self.send_response(302)
+                    self.send_header("Location", redirects[self.path])
+                    self.end_headers()
+                    return
+                if auth and self.headers.get("Authorization") != auth:
+                    self.send_error(401, "credentials required")
+                    return
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.seen = seen
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
+        self.url = f"http://{host}:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+ALICE = "Basic " + base64.b64encode(b"alice:secret").decode()
 
 
 def test_http_download_with_basic_auth(tmp_path, monkeypatch):
     served = tmp_path / "served"
     served.mkdir()
     archive = make_zip(served / "hume.zip")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_AuthHandler, directory=str(served)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/hume.zip"
-        spec = [{"url": url, "sha256": sha(archive)}]
+    with _Server(served, auth=ALICE) as server:
+        spec = [{"url": f"{server.url}/hume.zip", "sha256": sha(archive)}]
         monkeypatch.delenv("EMI_USER", raising=False)
         with pytest.raises(DownloadError, match="401.*EMI_USER"):
             download_archives(tmp_path / "root", spec, "EMI_USER", "EMI_PASS")
         monkeypatch.setenv("EMI_USER", "alice")
         monkeypatch.setenv("EMI_PASS", "secret")
-        paths = download_archives(tmp_path / "root", spec, "EMI_USER", "EMI_PASS")
-        assert paths[0] == tmp_path / "root" / ".downloads" / "hume.zip"
+        # plain http: the credentials stay home unless the config allows them
+        with pytest.raises(DownloadError, match="401.*not sent over plain http"):
+            download_archives(tmp_path / "root", spec, "EMI_USER", "EMI_PASS")
+        assert [auth for _, auth in server.seen] == [None, None]
+        paths = download_archives(tmp_path / "root", spec, "EMI_USER", "EMI_PASS", True)
+        assert server.seen[-1] == ("/hume.zip", ALICE)
+    assert paths[0] == tmp_path / "root" / ".downloads" / f"{sha(archive)}-hume.zip"
+    assert (tmp_path / "root" / "valid_split.csv").exists()
+
+
+def test_credentials_stay_with_their_host_across_redirects(tmp_path, monkeypatch):
+    """127.0.0.1:A redirects to localhost:B (another host name and port): A receives the
+    credentials, B does not; a redirect within A keeps them."""
+    served = tmp_path / "served"
+    served.mkdir()
+    make_zip(served / "hume.zip")
+    monkeypatch.setenv("EMI_USER", "alice")
+    monkeypatch.setenv("EMI_PASS", "secret")
+    with _Server(served, host="localhost") as other:
+        moves = {"/away.zip": f"{other.url}/hume.zip", "/moved.zip": "/hume.zip"}
+        with _Server(served, auth=ALICE, redirects=moves) as first:
+            for name in ("away.zip", "moved.zip"):
+                spec = [{"url": f"{first.url}/{name}", "dest": name}]
+                download_archives(tmp_path / "root", spec, "EMI_USER", "EMI_PASS", True)
+                assert (tmp_path / "root" / name / "train_split.csv").exists()
+    assert first.seen == [("/away.zip", ALICE), ("/moved.zip", ALICE), ("/hume.zip", ALICE)]
+    assert other.seen == [("/hume.zip", None)]
+
+
+def test_archives_with_the_same_file_name_both_arrive(tmp_path):
+    served = tmp_path / "served"
+    for split in ("train", "valid"):
+        (served / split).mkdir(parents=True)
+        make_zip(served / split / "data.zip", {f"{split}_split.csv": FILES[f"{split}_split.csv"]})
+    with _Server(served) as server:
+        spec = [
+            {"url": f"{server.url}/train/data.zip"},
+            {"url": f"{server.url}/valid/data.zip", "sha256": sha(served / "valid" / "data.zip")},
+        ]
+        paths = download_archives(tmp_path / "root", spec)
+        assert (tmp_path / "root" / "train_split.csv").exists()
         assert (tmp_path / "root" / "valid_split.csv").exists()
-    finally:
-        server.shutdown()
-        server.server_close()
+        assert len(set(paths)) == 2
+        # a rerun reuses both downloads and unpacks neither again
+        (tmp_path / "root" / "valid_split.csv").write_text("edited")
+        assert download_archives(tmp_path / "root", spec) == paths
+        assert (tmp_path / "root" / "valid_split.csv").read_text() == "edited"
+    assert [path for path, _ in server.seen] == ["/train/data.zip", "/valid/data.zip"]
+
+
+def test_a_download_failing_its_checksum_is_removed_not_reused(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    good = make_zip(served / "hume.zip")
+    checksum = sha(good)
+    downloads = tmp_path / "root" / ".downloads"
+    with _Server(served) as server:
+        spec = [{"url": f"{server.url}/hume.zip", "sha256": checksum}]
+        downloads.mkdir(parents=True)
+        (downloads / f"{checksum}-hume.zip").write_bytes(b"half a download")
+        paths = download_archives(tmp_path / "root", spec)  # fetched again, then verified
+        assert sha(paths[0]) == checksum and len(server.seen) == 1
+        spec[0]["sha256"] = "ab" * 32  # the server's file is not the expected one
+        with pytest.raises(DownloadError, match="hume.zip: sha256 mismatch"):
+            download_archives(tmp_path / "other", spec)
+    assert list((tmp_path / "other" / ".downloads").iterdir()) == []
+
+
+def test_a_refused_tar_member_names_archive_and_member_and_leaves_the_root_as_it_was(tmp_path):
+    for link in ("/etc/passwd", "../../outside"):
+        archive = tmp_path / "links.tar"
+        with tarfile.open(archive, "w") as tf:
+            data = FILES["train_split.csv"].encode()
+            info = tarfile.TarInfo("train_split.csv")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+            info = tarfile.TarInfo("raw/evil")
+            info.type, info.linkname = tarfile.SYMTYPE, link
+            tf.addfile(info)
+        root = tmp_path / "root"
+        with pytest.raises(DownloadError, match=r"archive links\.tar: member 'raw/evil' refused"):
+            download_archives(root, [{"url": str(archive)}])
+        assert not (root / "train_split.csv").exists()
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_dest_outside_the_root_is_refused(tmp_path):
+    archive = make_zip(tmp_path / "hume.zip")
+    with pytest.raises(DownloadError, match="dest '../elsewhere' lies outside the root"):
+        download_archives(tmp_path / "root", [{"url": str(archive), "dest": "../elsewhere"}])
+    assert not (tmp_path / "elsewhere").exists()

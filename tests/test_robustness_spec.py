@@ -152,14 +152,18 @@ def test_schema_describes_every_op_parameter():
 
 
 @pytest.mark.parametrize("path", EXAMPLES)
-def test_snakemake_validation_leaves_the_ops_as_written(path):
-    """Snakemake fills schema defaults while validating: no op may receive another op's keys."""
-    from snakemake.utils import validate
+def test_validation_and_defaults_leave_the_ops_as_written(path):
+    """The workflow validates (check_config), then fills schema defaults (fill_defaults): no op
+    may receive another op's keys."""
+    from emibench.config_schema import check_config, fill_defaults
 
+    schema = REPO / "config/schema/robustness.schema.yaml"
     cfg = section(path)
     before = yaml.safe_dump(cfg)
-    validate(cfg, str(REPO / "config/schema/robustness.schema.yaml"))
+    check_config(cfg, schema)
+    fill_defaults(cfg, schema)
     assert yaml.safe_dump(cfg) == before
     empty = {}
-    validate(empty, str(REPO / "config/schema/robustness.schema.yaml"))
+    check_config(empty, schema)
+    fill_defaults(empty, schema)
     assert empty == {"seed": 0, "splits": ["valid"], "conditions": {}}

@@ -212,7 +212,7 @@ def test_vision_text_cli_logs_epochs_and_counts_left_out_clips(data, tmp_path, c
     ).all()
     stage = load_stage1(ckpt)
     assert stage.pair_name == "vision_text" and stage.pair.media_head.out_dim == 16
-    selected = torch.load(ckpt, weights_only=False)["selected_epoch"]
+    selected = torch.load(ckpt, weights_only=True)["selected_epoch"]
     assert selected in (2, 4) and log.loc[log["selected"], "epoch"].tolist() == [selected]
 
     out = tmp_path / "features"
@@ -233,7 +233,7 @@ def test_vision_text_cli_logs_epochs_and_counts_left_out_clips(data, tmp_path, c
 def test_audio_text_with_an_unfrozen_block_saves_and_restores_it(data, tmp_path):
     log, ckpt = _train(data, "audio_text", "audio", {"epochs": 2, "train_layers": 1}, tmp_path)
     assert len(log) == 2 and np.isfinite(log["valid_loss"]).all()
-    saved = torch.load(ckpt, weights_only=False)
+    saved = torch.load(ckpt, weights_only=True)
     media_state, text_state = saved["encoder_state"]["media"], saved["encoder_state"]["text"]
     assert media_state and all(k.startswith("model.encoder.") for k in media_state)
     assert text_state and all(".layer.5." in k for k in text_state)

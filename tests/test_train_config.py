@@ -141,7 +141,8 @@ def test_every_stack_command_reads_members_of_its_own_seed(commands, name):
 def test_a_bad_model_key_fails_before_any_job_naming_it(tmp_path):
     typo = tmp_path / "typo.yaml"
     variants = {"V_stage1": {"modalities": "V", "model": {"fusoin": "mean"}}}
-    typo.write_text(yaml.safe_dump({"train": {"systems": {"dscmn": {"variants": variants}}}}))
+    system = {"features": "stage1", "modalities": "VAT", "variants": variants}
+    typo.write_text(yaml.safe_dump({"train": {"systems": {"dscmn": system}}}))
     done = dry_run(REPO / "config/config.yaml", typo)
     assert done.returncode != 0
     message = done.stderr + done.stdout

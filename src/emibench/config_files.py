@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from emibench.config_schema import fill_defaults
+from emibench.config_schema import check_config, fill_defaults
 from emibench.settings import ConfigError
 
 SCHEMA = Path(__file__).resolve().parents[2] / "config" / "schema" / "config.schema.yaml"
@@ -29,12 +29,14 @@ WHOLE_SECTIONS = (
 
 
 def take_whole_sections(config: dict, configfiles: Iterable[str | Path]) -> None:
-    """Replace each WHOLE_SECTIONS entry by that of the last config file that sets it."""
+    """Replace each WHOLE_SECTIONS entry by that of the last config file that sets it (a section
+    that is not a mapping is left to the schema check, which names it)."""
     for section, key in WHOLE_SECTIONS:
         for path in configfiles:
             given = (yaml.safe_load(Path(path).read_text()) or {}).get(section) or {}
-            if key in given:
-                config.setdefault(section, {})[key] = given[key]
+            merged = config.setdefault(section, {})
+            if isinstance(given, dict) and isinstance(merged, dict) and key in given:
+                merged[key] = given[key]
 
 
 def resolve_dataset_keys(config: dict) -> None:
@@ -89,13 +91,11 @@ def merge(base: dict, overlay: Mapping[str, Any]) -> dict:
 def load_config(*files: str | Path, schema: str | Path = SCHEMA) -> dict:
     """The config of config files given in order (the first is the base, as
     ``--configfile`` lays the others over config/config.yaml), ready for the plan."""
-    from snakemake.utils import validate
-
     config: dict = {}
     for path in files:
         merge(config, yaml.safe_load(Path(path).read_text()) or {})
     take_whole_sections(config, files[1:])
-    validate(config, str(schema))
+    check_config(config, schema)
     fill_defaults(config, schema)
     resolve_dataset_keys(config)
     return config

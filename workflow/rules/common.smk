@@ -10,10 +10,10 @@ import shlex
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 from emibench.config_files import resolve_dataset_keys, take_whole_sections
-from emibench.config_schema import fill_defaults
+from emibench.config_schema import ConfigSchemaError, check_config, fill_defaults
 from emibench.plan import Plan
 from emibench.plan.jobs import to_json
 from emibench.settings import ConfigError
@@ -21,7 +21,10 @@ from emibench.settings import ConfigError
 min_version("8.0")
 
 take_whole_sections(config, workflow.overwrite_configfiles or [])
-validate(config, "../../config/schema/config.schema.yaml")
+try:
+    check_config(config, Path(workflow.basedir) / "config/schema/config.schema.yaml")
+except ConfigSchemaError as err:
+    raise WorkflowError(str(err)) from None
 fill_defaults(config, Path(workflow.basedir) / "config/schema/config.schema.yaml")
 try:
     resolve_dataset_keys(config)

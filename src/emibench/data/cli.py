@@ -79,6 +79,7 @@ def _download(args: argparse.Namespace) -> int:
         spec.get("archives", []),
         spec.get("user_env", "EMIBENCH_DATA_USER"),
         spec.get("password_env", "EMIBENCH_DATA_PASSWORD"),
+        bool(spec.get("credentials_over_http", False)),
     )
     report = check_layout(args.root)
     write_layout_report(report, args.output)
@@ -188,7 +189,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "download",
         help="fetch or unpack the dataset archives, then check the layout",
-        description="Fetch (http/https, credentials from the configured environment variables) or "
+        description="Fetch (http/https; credentials from the configured environment variables, "
+        "sent to the archive's own host alone, over https unless credentials_over_http) or "
         "read (file://, local path) each archive, verify its sha256 when given, unpack zip/tar into "
         "the root, then check the layout like check-dataset.",
     )
@@ -198,7 +200,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=json_arg,
         default={},
         help='config dataset.download as JSON: {"archives": [{"url", "sha256", "dest"}], '
-        '"user_env", "password_env"}',
+        '"user_env", "password_env", "credentials_over_http"}',
     )
     p.add_argument("--output", required=True, help="JSON layout report to write")
     p.set_defaults(func=_download)

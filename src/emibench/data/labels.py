@@ -2,13 +2,15 @@
 
 Header: ``Filename,Admiration,Amusement,Determination,Empathic Pain,Excitement,Joy`` exactly (a
 test split may hold ``Filename`` alone: labels hidden). ``Filename`` is a non-negative integer id;
-values are numbers in [0, 1]. Every problem raises :class:`LabelError` naming the file, the line
-(1-based, the header is line 1) and the column.
+values are numbers in [0, 1]. The file is UTF-8 text (a BOM is tolerated). Every problem raises
+:class:`LabelError` naming the file, the line (1-based, the header is line 1) and the column.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import math
 from pathlib import Path
 
@@ -55,6 +57,35 @@ def _parse_value(path: Path, line: int, column: str, text: str) -> float:
     return value
 
 
+def read_label_text(path: Path) -> str:
+    """The text of a label file, decoded as UTF-8 (a leading BOM dropped).
+
+    Raises:
+        LabelError: a byte that is not UTF-8, or a NUL character (UTF-16 text without a BOM
+            decodes as UTF-8 with a NUL after each ASCII letter); names the file and the line.
+    """
+    data = path.read_bytes()
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    hint = "; it looks like UTF-16: save it as UTF-8" if utf16 or b"\0" in data else ""
+    try:
+        text = data[start:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = start + exc.start
+        line = data.count(b"\n", 0, at) + 1
+        column = at - (data.rfind(b"\n", 0, at) + 1) + 1
+        raise _fail(
+            path,
+            line,
+            None,
+            f"not UTF-8 text: byte 0x{data[at]:02x} at byte {column} of the line{hint}",
+        ) from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise _fail(path, line, None, f"not UTF-8 text: a NUL character{hint}")
+    return text
+
+
 def read_split_csv(path: str | Path, labels_required: bool = True) -> pd.DataFrame:
     """Read and validate one label file.
 
@@ -68,8 +99,8 @@ def read_split_csv(path: str | Path, labels_required: bool = True) -> pd.DataFra
         (float; NaN throughout when the file holds no labels).
 
     Raises:
-        LabelError: bad header, id, value, NaN, duplicate id or row length; the message names the
-            file, the line and the column.
+        LabelError: not UTF-8, bad header, id, value, NaN, duplicate id or row length; the
+            message names the file, the line and the column.
         FileNotFoundError: the file does not exist.
     """
     path = Path(path)
@@ -78,7 +109,7 @@ def read_split_csv(path: str | Path, labels_required: bool = True) -> pd.DataFra
     ids: list[str] = []
     values: list[list[float]] = []
     seen: dict[str, int] = {}
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+    with io.StringIO(read_label_text(path), newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None:

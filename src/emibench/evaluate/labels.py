@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emibench.data.labels import read_split_csv
 from emibench.data.tables import read_table
-from emibench.emotions import EMOTIONS, SPLITS, format_id
+from emibench.emotions import EMOTIONS, SPLITS
 
 MANIFEST_COLUMNS = ("id", "split", *EMOTIONS)
 
@@ -37,8 +38,9 @@ def split_ids(manifest: pd.DataFrame, split: str) -> list[str]:
 def read_test_labels(path: str | Path | None, test_ids: list[str]) -> pd.DataFrame | None:
     """Test labels (header ``Filename,<six emotions>``) indexed by id, or None when hidden.
 
-    An empty path, or a file with no rows, means hidden. A file with rows must label every test
-    clip of the manifest.
+    An empty path, or a file with no rows, means hidden. The file is read and checked as a split
+    CSV (``emibench.data.labels.read_split_csv``: errors name the file and line); one with rows
+    must label every test clip of the manifest.
     """
     if not path:
         return None
@@ -47,13 +49,9 @@ def read_test_labels(path: str | Path | None, test_ids: list[str]) -> pd.DataFra
         raise FileNotFoundError(
             f"test labels file not found: {path} (set dataset.test_labels to '' if hidden)"
         )
-    table = pd.read_csv(path)
+    table = read_split_csv(path).set_index("id")
     if table.empty:
         return None
-    absent = [c for c in ("Filename", *EMOTIONS) if c not in table.columns]
-    if absent:
-        raise KeyError(f"{path}: test labels lack column(s) {absent}")
-    table.index = [format_id(v) for v in table["Filename"]]
     unlabelled = sorted(set(test_ids) - set(table.index))
     if unlabelled:
         raise KeyError(

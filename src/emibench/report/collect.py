@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emibench.data.labels import read_split_csv
 from emibench.data.tables import read_table
-from emibench.emotions import EMOTIONS, format_id
+from emibench.emotions import EMOTIONS
 from emibench.evaluate.record import read_record
 
 log = logging.getLogger(__name__)
@@ -188,17 +189,13 @@ def read_labels(
     """Labels of a split: index id, six emotion columns; empty when the split's labels are hidden.
 
     Train and valid labels come from the manifest; test labels from ``test_labels`` (the
-    dataset's CSV with ``Filename`` (or ``id``) and the six emotions), read here by the report
-    alone. Unlabelled rows are left out with a warning.
+    dataset's CSV with the split CSVs' header, read and checked as one by
+    ``emibench.data.labels.read_split_csv``). Unlabelled manifest rows are left out with a warning.
     """
     if split == "test":
         if not test_labels:
             return pd.DataFrame(columns=list(EMOTIONS), dtype=float)
-        frame = read_table(test_labels)
-        key = "Filename" if "Filename" in frame.columns else "id"
-        if key not in frame.columns:
-            raise KeyError(f"{test_labels}: needs a Filename or id column")
-        frame["id"] = frame[key].map(format_id)
+        frame = read_split_csv(test_labels)
         source = str(test_labels)
     else:
         frame = read_table(manifest)

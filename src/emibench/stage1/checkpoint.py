@@ -1,8 +1,9 @@
 """Stage I checkpoints: what was trained (heads, temperature, unfrozen encoder blocks) and from what.
 
-The file (``torch.save`` of a dict) holds the encoder specs (so the frozen weights are reloaded
-through the registry, not copied), ``train_layers``, the head config, the pair's state, the state
-of the encoders' trainable parameters only, and the per-epoch history.
+The file (``torch.save`` of a dict of tensors and plain types, so it loads with
+``weights_only=True``: see ``emibench.tensor_files``) holds the encoder specs (so the frozen
+weights are reloaded through the registry, not copied), ``train_layers``, the head config, the
+pair's state, the state of the encoders' trainable parameters only, and the per-epoch history.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from emibench.encoders.registry import load_encoder
 from emibench.stage1.model import ContrastivePair
+from emibench.tensor_files import load_plain, plain
 
 FORMAT = "emibench-stage1/1"
 
@@ -41,7 +43,7 @@ def save_checkpoint(path: str | Path, **content: Any) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
-    torch.save({"format": FORMAT, **content}, tmp)
+    torch.save(plain({"format": FORMAT, **content}), tmp)
     tmp.replace(path)
 
 
@@ -75,10 +77,11 @@ def load_stage1(path: str | Path, device: torch.device | str = "cpu") -> Stage1E
     path = str(path)
     if not Path(path).is_file():
         raise FileNotFoundError(f"Stage I checkpoint not found: {path}")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    if ckpt.get("format") != FORMAT:
+    ckpt = load_plain(path)
+    found = ckpt.get("format") if isinstance(ckpt, dict) else None
+    if found != FORMAT:
         raise ValueError(
-            f"{path}: not a Stage I checkpoint (format {ckpt.get('format')!r}, expected {FORMAT!r})"
+            f"{path}: not a Stage I checkpoint (format {found!r}, expected {FORMAT!r})"
         )
     media = load_encoder(ckpt["media_kind"], ckpt["encoders"]["media"], "checkpoint media encoder")
     text = load_encoder("text", ckpt["encoders"]["text"], "checkpoint text encoder")

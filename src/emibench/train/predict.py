@@ -30,6 +30,7 @@ from emibench.evaluate.record import ConditionInfo, RunRecord, read_record, writ
 from emibench.modalities import input_keys
 from emibench.models.registry import build_model, raw_modalities
 from emibench.settings import ConfigError, settings_from
+from emibench.tensor_files import load_plain
 from emibench.train.data import RunData, load_run_data
 from emibench.train.trainer import TrainConfig, predict_splits
 
@@ -59,7 +60,7 @@ def load_saved_run(run_dir: str | Path, device: torch.device) -> SavedRun:
     path = run_dir / "model.pt"
     if not path.exists():
         raise FileNotFoundError(f"{run_dir}: no model.pt")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved = load_plain(path)
     record = read_record(run_dir)
     train = settings_from(
         TrainConfig, record.config.get("train", {}), f"{run_dir}/metrics.json config.train"

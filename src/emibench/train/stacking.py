@@ -49,6 +49,7 @@ from emibench.evaluate.run_files import (
 from emibench.models.inputs import MODALITY_NAMES, parse_modalities
 from emibench.models.late_fusion import HEADS, LateFusionRegressor, MemberBatch
 from emibench.settings import ConfigError, settings_from
+from emibench.tensor_files import load_plain
 from emibench.train.seed import seed_everything
 from emibench.train.trainer import TrainConfig, check_run_config, fit, predict
 
@@ -395,8 +396,8 @@ def stack_predict(
     clip by the fold regressor that never saw it (``fit_on: valid``), any other clip by the mean
     of the fold regressors. Writes the predictions into ``out_dir``; returns the scores of the
     labelled valid and test splits."""
-    saved = torch.load(Path(run_dir) / "model.pt", map_location="cpu", weights_only=False)
-    if saved.get("kind") != "late_fusion":
+    saved = load_plain(Path(run_dir) / "model.pt")
+    if not isinstance(saved, dict) or saved.get("kind") != "late_fusion":
         raise ValueError(f"{run_dir}/model.pt is not a late-fusion run")
     stack = settings_from(StackSettings, saved["stack"], f"{run_dir}/model.pt stack")
     seed = int(saved["seed"])
