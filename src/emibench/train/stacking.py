@@ -38,7 +38,14 @@ from emibench.data.store import SequenceReader
 from emibench.data.tables import write_table
 from emibench.emotions import EMOTIONS
 from emibench.evaluate.labels import read_manifest, read_test_labels, split_ids, split_labels
-from emibench.evaluate.record import RunRecord, SplitScores, read_record, split_scores, write_record
+from emibench.evaluate.record import (
+    NAMES,
+    RunRecord,
+    SplitScores,
+    read_record,
+    split_scores,
+    write_record,
+)
 from emibench.evaluate.run_files import (
     LOG_COLUMNS,
     clip01,
@@ -96,6 +103,11 @@ class StackSpec:
     modalities: str
     stack: StackSettings
     train: TrainConfig
+
+    @property
+    def names(self) -> dict[str, object]:
+        """The names a run record starts with."""
+        return {k: getattr(self, k) for k in NAMES}
 
     @classmethod
     def from_config(cls, system: str, variant: str, seed: int, config: dict) -> StackSpec:
@@ -324,11 +336,7 @@ def stack_run(
         out_dir / "model.pt",
     )
     record = RunRecord(
-        system=spec.system,
-        variant=spec.variant,
-        seed=spec.seed,
-        features=spec.features,
-        modalities=spec.modalities,
+        **spec.names,
         kind="stack",
         splits=splits,
         best_epoch=round(float(np.mean(best_epochs))),

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from emibench.devices import autocast
 from emibench.evaluate.metrics import mean_pearson
-from emibench.evaluate.record import RunRecord, SplitScores, split_scores, write_record
+from emibench.evaluate.record import NAMES, RunRecord, SplitScores, split_scores, write_record
 from emibench.evaluate.run_files import (
     clip01,
     predictions_path,
@@ -114,6 +114,11 @@ class RunSpec:
     modalities: str
     model: dict
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def names(self) -> dict[str, object]:
+        """The names a run record starts with."""
+        return {k: getattr(self, k) for k in NAMES}
 
     @classmethod
     def from_config(cls, system: str, variant: str, seed: int, config: dict) -> RunSpec:
@@ -434,11 +439,7 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
         out_dir / "model.pt",
     )
     record = RunRecord(
-        system=spec.system,
-        variant=spec.variant,
-        seed=spec.seed,
-        features=spec.features,
-        modalities=spec.modalities,
+        **spec.names,
         kind="model",
         splits=splits,
         best_epoch=result.best_epoch,
