@@ -76,7 +76,6 @@ def fuse_runs(
         "splits": splits,
         "best_epoch": 0,
         "epochs_run": 0,
-        "train_seconds": 0.0,
         "n_params": sum(int(m.get("n_params", 0)) for m in members),
         "device": "none",
         "config": {

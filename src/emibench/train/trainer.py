@@ -9,9 +9,9 @@ A run = (system, variant, seed) with a resolved config::
 A model that holds encoders of its own (``model.encoders``: TAEMI end to end) trains them with
 the rest at ``encoder_lr`` (0 freezes them), on raw waves and token ids.
 
-It writes the run folder of docs/architecture.md: metrics.json, predictions_{split}.csv for every
-clip of every split, train_log.tsv, model.pt, and fusion_weights_{valid,test}.csv for models that
-expose fusion weights (DSCMN).
+It writes the run folder of docs/architecture.md: metrics.json, timing.json, predictions_{split}.csv
+for every clip of every split, train_log.tsv, model.pt, and fusion_weights_{valid,test}.csv for
+models that expose fusion weights (DSCMN).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from emibench.evaluate.run_files import (
     write_fusion_weights,
     write_metrics,
     write_predictions,
+    write_timing,
     write_train_log,
 )
 from emibench.features.sets import FEATURE_SETS
@@ -373,8 +374,11 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
     model.load_state_dict(result.state)
     precision = spec.train.precision
     splits: dict[str, dict] = {}
+    predict_seconds = 0.0
     for split in ("train", "valid", "test"):
+        start = time.perf_counter()
         preds, weights = predict(model, data, split, spec.train.eval_batch_size, device, precision)
+        predict_seconds += time.perf_counter() - start
         preds = clip01(preds)
         write_predictions(data.ids[split], preds, predictions_path(out_dir, split))
         if weights is not None and split != "train":
@@ -411,7 +415,6 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
         "splits": splits,
         "best_epoch": result.best_epoch,
         "epochs_run": result.epochs_run,
-        "train_seconds": round(result.seconds, 3),
         "n_params": n_params,
         "n_encoder_params": n_encoder,
         "device": str(device),
@@ -425,6 +428,8 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
         },
     }
     write_metrics(metrics, out_dir)
+    n_predicted = sum(len(data.ids[split]) for split in ("train", "valid", "test"))
+    write_timing(out_dir, result.seconds, predict_seconds, n_predicted)
     return metrics
 
 
@@ -471,7 +476,9 @@ def train_runs(
                     raw,
                 )
                 log.info("loaded the inputs in %.1f s", time.perf_counter() - start)
+            start = time.perf_counter()
             metrics = train_run(spec, loaded[key], out_dir, device)
+            seconds = time.perf_counter() - start
         valid = metrics["splits"]["valid"]["mean_pearson"]
         test = metrics["splits"].get("test", {}).get("mean_pearson")
         log.info(
@@ -483,7 +490,7 @@ def train_runs(
             "" if test is None else f", test {test:.4f}",
             metrics["best_epoch"],
             metrics["epochs_run"],
-            metrics["train_seconds"],
+            seconds,
         )
         results.append(metrics)
     return results

@@ -2,15 +2,18 @@
 # They live apart from the rules because `snakemake --lint` wants no functions beside rules.
 
 REPORT = config["report"]
-TABLES = [*REPORT["tables"], "per_emotion"]
+TABLES = [*REPORT["tables"], "per_emotion", "pairwise"]
 TABLE_FORMATS = ["csv", "md", "tex"]
+# the names of emibench.report.figures.FIGURES
 FIGURES = [
     "per_emotion",
     "modality_ablation",
     "scatter",
     "stage1_curves",
     "fusion_weights",
+    "pairwise",
 ]
+LEADERBOARD_TABLE = REPORT["leaderboard"].get("table") or REPORT["per_emotion_rows"]
 STAGE1_LOGS = expand(PATHS["stage1_log"], pair=list(PAIRS), seed=STAGE1_SEEDS)
 SYNTHETIC = config["dataset"]["source"] == "synthetic"
 
@@ -21,12 +24,62 @@ def all_run_metrics():
 
 
 def table_files():
-    """Every table of report.tables plus the per-emotion table, in every format."""
+    """Every table of report.tables, the per-emotion and pairwise tables, in every format."""
     return expand(PATHS["table"], table=TABLES, ext=TABLE_FORMATS)
 
 
 def figure_files():
     return expand(PATHS["figure"], figure=FIGURES)
+
+
+def leaderboard_files():
+    """The leaderboard (CSV, Markdown, LaTeX, sortable HTML) and the cost table."""
+    return expand(
+        PATHS["table"], table="leaderboard", ext=[*TABLE_FORMATS, "html"]
+    ) + expand(PATHS["table"], table="costs", ext=TABLE_FORMATS)
+
+
+def job_benchmarks():
+    """{"system/variant": the benchmark file of the job that trains or stacks its seeds}."""
+    return {
+        f"{system}/{variant}": bench_path(
+            "stack" if system in STACKED else "train", "system", "variant"
+        ).format(system=system, variant=variant)
+        for system in [*TRAINED, *STACKED]
+        for variant in SYSTEMS[system]["variants"]
+    }
+
+
+def stage1_benchmarks():
+    """{Stage I seed: the benchmark files of its jobs (one per pair)}."""
+    return {
+        str(seed): [
+            bench_path("stage1", "pair", "seed").format(pair=pair, seed=seed)
+            for pair in PAIRS
+        ]
+        for seed in STAGE1_SEEDS
+    }
+
+
+def leaderboard_inputs(wildcards):
+    """The leaderboard's inputs: the results and its table's CSV, the robustness results (with
+    conditions), the measured files the costs come from."""
+    inputs = {
+        "results": PATHS["results_table"],
+        "table": PATHS["table"].format(table=LEADERBOARD_TABLE, ext="csv"),
+        "benchmarks": list(job_benchmarks().values()),
+        "stage1": [p for paths in stage1_benchmarks().values() for p in paths],
+        "timings": [
+            PATHS["run_file"].format(
+                system=system, variant=variant, seed=seed, name="timing.json"
+            )
+            for system in [*TRAINED, *STACKED]
+            for variant, seed in runs(system)
+        ],
+    }
+    if CONDITIONS:
+        inputs["robustness"] = PATHS["robustness_results"]
+    return inputs
 
 
 def report_labels(wildcards):
@@ -66,8 +119,13 @@ def report_parameters(wildcards, input, output):
         "metrics": input.metrics,
         "table1_md": input.table1_md,
         "data_report": input.data_report,
-        "tables": {Path(p).stem: p for p in input.tables if p.endswith(".md")},
+        "tables": {
+            Path(p).stem: p
+            for p in [*input.tables, *input.leaderboard]
+            if p.endswith(".md")
+        },
         "figures": {Path(p).stem: p for p in input.figures},
+        "leaderboard": next(p for p in input.leaderboard if p.endswith(".html")),
         "robustness": {
             "tables": {Path(p).stem: p for p in input.robustness_tables},
             "figures": {Path(p).stem: p for p in input.robustness_figures},
@@ -84,6 +142,7 @@ def report_targets():
         PATHS["metrics"],
         *table_files(),
         *figure_files(),
+        *leaderboard_files(),
         PATHS["report_nb"],
         PATHS["report_html"],
     ]

@@ -22,9 +22,9 @@ RUN_FILES = [
     "predictions_valid.csv",
     "predictions_test.csv",
 ]
-TRAINED_FILES = [*RUN_FILES, "train_log.tsv", "model.pt", "log.txt"]
+TRAINED_FILES = [*RUN_FILES, "timing.json", "train_log.tsv", "model.pt", "log.txt"]
 FUSED_FILES = [*RUN_FILES, "members.json"]
-STACKED_FILES = [*RUN_FILES, "train_log.tsv", "model.pt"]
+STACKED_FILES = [*RUN_FILES, "timing.json", "train_log.tsv", "model.pt"]
 
 
 def test_labels_input():
