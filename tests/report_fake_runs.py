@@ -410,7 +410,12 @@ def _write_composite(
         metrics |= {
             "n_params": PARAMS[f"{system}/{variant}"][0],
             "device": "cpu",
-            "config": {"stack": {}, "train": {"encoder_lr": 0.0}, "members": names},
+            "config": {
+                "stack": {},
+                "train": {"encoder_lr": 0.0},
+                "members": names,
+                "fuse": [str(m) for m in members],
+            },
         }
     (run / "metrics.json").write_text(json.dumps(metrics))
     return run / "metrics.json"

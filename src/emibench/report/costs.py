@@ -96,10 +96,12 @@ class Cost:
 
 
 def _kind(metrics: dict) -> str:
+    """The run record's kind: a late-fusion run's config has ``stack`` (and ``fuse``, its member
+    folders), an average's ``fuse`` alone."""
     config = metrics.get("config", {})
-    if "fuse" in config:
-        return FUSED
-    return STACKED if "stack" in config else TRAINED
+    if "stack" in config:
+        return STACKED
+    return FUSED if "fuse" in config else TRAINED
 
 
 def _members(metrics: dict, where: Path) -> tuple[str, ...]:

@@ -416,8 +416,12 @@ def pairwise_matrix(pairwise_csv: str | Path, split: str, path) -> None:
         ):
             diff.loc[a, b] = d
             marks.loc[a, b] = f"{d:+.3f}{star}"
-    size = max(7.0, 2.5 + len(order) * 0.9)
-    heights = [1.5 + len(order) * 0.6] + ([1.0 + len(ablations) * 0.4] if len(ablations) else [])
+    # rows: rank and label; columns: the rank alone, so long labels leave the cells their width
+    diff.index = marks.index = [f"{k}. {label}" for k, label in enumerate(order, start=1)]
+    diff.columns = marks.columns = [str(k) for k in range(1, len(order) + 1)]
+    longest = max((len(label) for label in diff.index), default=0)
+    size = max(7.0, 2.5 + len(order) * 0.8 + longest * 0.075)
+    heights = [1.5 + len(order) * 0.55] + ([1.0 + len(ablations) * 0.4] if len(ablations) else [])
     fig, axes = plt.subplots(
         len(heights),
         1,
@@ -441,10 +445,13 @@ def pairwise_matrix(pairwise_csv: str | Path, split: str, path) -> None:
         annot_kws={"fontsize": 8},
         ax=ax,
     )
-    ax.set(xlabel="", ylabel="", title=f"Pairs of systems ({split}); * distinguishable (Holm)")
-    ax.tick_params(axis="x", rotation=35)
-    for label in ax.get_xticklabels():
-        label.set_horizontalalignment("right")
+    ax.set(
+        xlabel="column: system of that rank",
+        ylabel="",
+        title=f"Pairs of systems ({split}): row − column; * distinguishable (Holm)",
+    )
+    ax.tick_params(axis="x", rotation=0)
+    ax.tick_params(axis="y", rotation=0)
     if len(ablations):
         ax = axes[1][0]
         y = np.arange(len(ablations))
