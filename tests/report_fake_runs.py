@@ -5,12 +5,18 @@ a direct computation.
 ``make_fake_project(root)`` writes, under ``root``:
 ``manifest.tsv``, ``test_labels.csv``, ``latents.csv``, ``table1.csv``/``.md``, ``data_report.md``,
 ``stage1/{vision_text,audio_text}/log.tsv`` and ``runs/<system>/<variant>/seed<k>/`` with
-``metrics.json``, ``predictions_{valid,test}.csv``, ``train_log.tsv`` and (dscmn)
-``fusion_weights_{valid,test}.csv``. Usage as a script: ``python tests/report_fake_runs.py ROOT``.
+``metrics.json``, ``timing.json``, ``predictions_{valid,test}.csv``, ``train_log.tsv`` and (dscmn)
+``fusion_weights_{valid,test}.csv``; a fused and a late-fusion system over some of those runs
+(COMPOSITES); and the Snakemake benchmark files of the train and stack jobs
+(``benchmarks/{train,stack}/<system>_<variant>.tsv``) and of the Stage I jobs
+(``benchmarks/stage1/<pair>_0.tsv``). Timings, memory and parameter counts are planted per
+system, so cost columns can be checked against the files. Usage as a script:
+``python tests/report_fake_runs.py ROOT``.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import zlib
 from pathlib import Path
@@ -36,6 +42,26 @@ RUNS = (
     ("dscmn", "VAT", "stage1", "VAT", 0.15),
 )
 SEEDS = (0, 1, 2)
+# (system, variant, kind, members): a fused and a late-fusion system over runs of RUNS
+COMPOSITES = (
+    (
+        "baseline_fusion",
+        "VA_official",
+        "fuse",
+        ("baseline_vit/official", "baseline_wav2vec2/official"),
+    ),
+    ("late_fusion", "VAT", "stack", ("baseline_vit/official", "dscmn/V")),
+)
+# (n_params, n_encoder_params, encoder_lr) planted per system/variant; dscmn/VAT fine-tunes its
+# encoders in the run, dscmn/V holds frozen ones
+PARAMS = {
+    "baseline_vit/official": (1200, 0, 0.0),
+    "baseline_wav2vec2/official": (600, 0, 0.0),
+    "dscmn/V": (5000, 3000, 0.0),
+    "dscmn/VAT": (9000, 4000, 1e-4),
+    "late_fusion/VAT": (40, 0, 0.0),
+}
+BENCH_HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
 REPORT_CONFIG = {
     "split": "valid",
@@ -104,9 +130,29 @@ REPORT_CONFIG = {
                     "variant": "VAT",
                     "paper": ["dscmn_v1_t3_vat", "dscmn_v3_vat"],
                 },
+                {
+                    "key": "baseline_fusion",
+                    "label": "baseline fusion",
+                    "system": "baseline_fusion",
+                    "variant": "VA_official",
+                },
+                {
+                    "key": "late_fusion",
+                    "label": "Late fusion",
+                    "system": "late_fusion",
+                    "variant": "VAT",
+                },
+            ],
+        },
+        "ablations": {
+            "title": "Ablations",
+            "rows": [
+                {"key": "full", "label": "DSCMN", "system": "dscmn", "variant": "VAT"},
+                {"key": "v_only", "label": "visual only", "system": "dscmn", "variant": "V"},
             ],
         },
     },
+    "leaderboard": {"table": "systems", "ablations": [{"table": "ablations", "full": "full"}]},
     "robustness": {
         "rows": [
             {
@@ -245,6 +291,7 @@ def make_fake_project(
                     weights = pd.DataFrame(w, columns=["beta_v", "beta_a", "beta_t"])
                     weights.insert(0, "id", ids[split])
                     _write_csv(weights, run / f"fusion_weights_{split}.csv")
+            n_params, n_encoder, encoder_lr = PARAMS[f"{system}/{variant}"]
             record = RunRecord(
                 system=system,
                 variant=variant,
@@ -255,10 +302,13 @@ def make_fake_project(
                 splits={k: SplitScores(**v) for k, v in splits.items()},
                 best_epoch=1,
                 epochs_run=2,
-                n_params=10,
+                n_params=n_params,
+                n_encoder_params=n_encoder,
                 device="cpu",
+                config={"train": {"encoder_lr": encoder_lr}},
             )
             write_record(record, run)
+            _write_timing(run, srng, sum(counts.values()))
             _write_csv(
                 pd.DataFrame(
                     {"epoch": [1, 2], "train_loss": [0.2, 0.1], "valid_mean_pearson": [0.1, 0.2]}
@@ -266,9 +316,35 @@ def make_fake_project(
                 run / "train_log.tsv",
             )
             metric_paths.append(run / "metrics.json")
+    benchmarks = {}
+    for k, (system, variant, *_) in enumerate(RUNS):
+        benchmarks[f"{system}/{variant}"] = _write_benchmark(
+            root / "benchmarks" / "train" / f"{system}_{variant}.tsv", 10.0 + k, 200.0 + 50 * k
+        )
+    for system, variant, kind, members in COMPOSITES:
+        for seed in SEEDS:
+            run = root / "runs" / system / variant / f"seed{seed}"
+            member_dirs = [root / "runs" / m / f"seed{seed}" for m in members]
+            metric_paths.append(
+                _write_composite(run, system, variant, kind, seed, member_dirs, labels)
+            )
+            if kind == "stack":
+                _write_timing(run, np.random.default_rng(seed), sum(counts.values()))
+        if kind == "stack":
+            benchmarks[f"{system}/{variant}"] = _write_benchmark(
+                root / "benchmarks" / "stack" / f"{system}_{variant}.tsv", 3.0, 900.0
+            )
+    stage1_benchmarks = {
+        "0": [
+            _write_benchmark(root / "benchmarks" / "stage1" / f"{pair}_0.tsv", seconds, rss)
+            for pair, seconds, rss in (("vision_text", 30.0, 700.0), ("audio_text", 20.0, 650.0))
+        ]
+    }
     return {
         "root": root,
         "runs": metric_paths,
+        "benchmarks": benchmarks,
+        "stage1_benchmarks": stage1_benchmarks,
         "manifest": root / "manifest.tsv",
         "test_labels": root / "test_labels.csv",
         "latents": root / "latents.csv",
@@ -279,6 +355,68 @@ def make_fake_project(
         "labels": labels,
         "ids": ids,
     }
+
+
+def _write_timing(run: Path, rng: np.random.Generator, n_clips: int) -> None:
+    """A timing.json with planted, seed-dependent seconds (as the trainer writes it)."""
+    timing = {
+        "train_seconds": round(float(rng.uniform(1, 5)), 3),
+        "predict_seconds": round(float(rng.uniform(0.01, 0.05)), 4),
+        "n_predicted_clips": n_clips,
+    }
+    (run / "timing.json").write_text(json.dumps(timing))
+
+
+def _write_benchmark(path: Path, seconds: float, max_rss: float) -> Path:
+    """A Snakemake benchmark TSV of one job (its columns; one row)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        BENCH_HEADER
+        + f"{seconds:.2f}\t0:00:{int(seconds):02d}\t{max_rss:.2f}\t900.00\t80.00\t90.00"
+        + "\t0.10\t0.20\t95.00\t3.50\n"
+    )
+    return path
+
+
+def _write_composite(
+    run: Path, system: str, variant: str, kind: str, seed: int, members: list[Path], labels: dict
+) -> Path:
+    """A fused or late-fusion run: the members' mean predictions; metrics.json as
+    emibench.evaluate.fusion and emibench.train.stacking write it."""
+    splits = {}
+    for split in ("valid", "test"):
+        frames = [pd.read_csv(m / f"predictions_{split}.csv", dtype={"id": str}) for m in members]
+        pred = np.mean([f[list(EMOTIONS)].to_numpy() for f in frames], axis=0)
+        frame = pd.DataFrame(pred, columns=list(EMOTIONS))
+        frame.insert(0, "id", frames[0]["id"])
+        _write_csv(frame, run / f"predictions_{split}.csv")
+        per = pearson_per_emotion(labels[split], pred)
+        splits[split] = {
+            "mean_pearson": float(np.mean(list(per.values()))),
+            "pearson": per,
+            "n_clips": len(pred),
+        }
+    names = [f"{m.parent.parent.name}/{m.parent.name}/{m.name}" for m in members]
+    fused = kind == "fuse"
+    record = RunRecord(
+        system=system,
+        variant=variant,
+        seed=seed,
+        features="official" if fused else "stage1",
+        modalities="VA" if fused else "VAT",
+        kind=kind,
+        splits={k: SplitScores(**v) for k, v in splits.items()},
+        n_params=(
+            sum(read_record(m).n_params for m in members)
+            if fused
+            else PARAMS[f"{system}/{variant}"][0]
+        ),
+        device="none" if fused else "cpu",
+        members=[str(m) for m in members],
+        config={"members": names} if fused else {"train": {"encoder_lr": 0.0}, "members": names},
+    )
+    write_record(record, run)
+    return run / "metrics.json"
 
 
 # condition -> (ops, extra noise sd per modality the condition hurts)

@@ -90,6 +90,8 @@ def test_fuse_averages_member_predictions(project):
     )
     for name in ("members.json", "predictions_train.csv", "predictions_valid.csv"):
         assert (out / name).is_file()
+    # an average trains nothing: no timing in metrics.json, no timing.json
+    assert "train_seconds" not in metrics and not (out / "timing.json").exists()
 
 
 def test_submission_format_from_best_variant(project):

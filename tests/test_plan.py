@@ -175,6 +175,10 @@ def test_a_job_spec_with_an_unknown_key_names_it():
             "report.tables.t.rows[0]: 'dscmn' has no variant 'VA'",
         ),
         (
+            {"report": {"tables": {"leaderboard": {"rows": []}}}},
+            "report.tables.leaderboard: ['table1', 'per_emotion', 'pairwise', 'leaderboard'",
+        ),
+        (
             {"report": {"figures": {"ablation_tables": ["table9"]}}},
             "report.figures.ablation_tables[0]: no table 'table9'",
         ),

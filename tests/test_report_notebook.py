@@ -9,7 +9,14 @@ import pytest
 from report_fake_runs import REPORT_CONFIG, make_fake_project
 
 REPO = Path(__file__).resolve().parents[1]
-FIGURES = ("per_emotion", "modality_ablation", "scatter", "stage1_curves", "fusion_weights")
+FIGURES = (
+    "per_emotion",
+    "modality_ablation",
+    "scatter",
+    "stage1_curves",
+    "fusion_weights",
+    "pairwise",
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +47,8 @@ def report(tmp_path_factory):
         "--config",
         cfg,
     )
-    tables = {
-        t: out / "tables" / f"{t}.{{}}" for t in ("table2", "table3", "systems", "per_emotion")
-    }
+    names = ("table2", "table3", "systems", "ablations", "per_emotion", "pairwise")
+    tables = {t: out / "tables" / f"{t}.{{}}" for t in names}
     run(
         "tables",
         "--results",
@@ -64,6 +70,21 @@ def report(tmp_path_factory):
         "--outputs",
         *figures.values(),
     )
+    board = {t: out / "tables" / f"{t}.{{}}" for t in ("leaderboard", "costs")}
+    run(
+        "leaderboard",
+        "--results",
+        out / "results.tsv",
+        "--table",
+        str(tables["systems"]).format("csv"),
+        "--benchmarks",
+        json.dumps({k: str(v) for k, v in fake["benchmarks"].items()}),
+        "--config",
+        cfg,
+        "--outputs",
+        *[str(board["leaderboard"]).format(ext) for ext in ("csv", "html")],
+        str(board["costs"]).format("md"),
+    )
     robustness_md = out / "tables" / "robustness.md"
     robustness_md.write_text(
         "| Method | clean | noise0db |\n|---|---|---|\n| DSCMN | 0.9 | 0.5; drop +0.4 |\n"
@@ -79,8 +100,9 @@ def report(tmp_path_factory):
         "metrics": out / "metrics.json",
         "table1_md": fake["table1_md"],
         "data_report": fake["data_report"],
-        "tables": {t: str(p).format("md") for t, p in tables.items()},
+        "tables": {t: str(p).format("md") for t, p in {**tables, "costs": board["costs"]}.items()},
         "figures": {f: str(p) for f, p in figures.items()},
+        "leaderboard": str(board["leaderboard"]).format("html"),
         "config": {
             "report": REPORT_CONFIG,
             "robustness": {"conditions": {"noise0db": [{"op": "noise", "snr_db": 0}]}},
@@ -120,6 +142,17 @@ def test_report_html_holds_tables_and_embedded_images(report):
     assert 'src="http' not in html  # standalone: no CDN script
 
 
+def test_report_has_the_sortable_leaderboard_section(report):
+    out, _ = report
+    html = (out / "report.html").read_text()
+    assert "Leaderboard" in html and 'id="emibench-leaderboard"' in html
+    assert "data-sort=" in html and 'getElementById("emibench-leaderboard")' in html
+    assert "Paired comparisons (Holm-corrected)" in html and "Holm" in html
+    assert "Cost of every system and variant" in html and "(CPU)" in html
+    # the leaderboard's tables and figure are shown once, in its own section
+    assert html.count("Every pair of systems, and every ablation") == 1
+
+
 def test_the_workflow_passes_the_parameters_the_notebook_declares_and_this_test_uses():
     """The parameters above are written by hand; the workflow's own report command (from a dry
     run of the default config) and the notebook's parameters cell must name the same ones."""
@@ -140,7 +173,7 @@ def test_the_workflow_passes_the_parameters_the_notebook_declares_and_this_test_
         for target in node.targets
     }
     used = {"robustness", "dataset", "results_dir", "results_table", "metrics", "table1_md"}
-    used |= {"data_report", "tables", "figures", "config"}
+    used |= {"data_report", "tables", "figures", "leaderboard", "config"}
     assert workflow == declared == used
 
 

@@ -12,7 +12,7 @@ import torch
 from emibench.cli import main
 from emibench.data.store import SequenceWriter
 from emibench.emotions import EMOTIONS
-from emibench.evaluate.run_files import read_predictions
+from emibench.evaluate.run_files import read_predictions, read_timing
 from emibench.models.registry import build_model
 from emibench.settings import ConfigError, settings_from
 from emibench.train.data import load_run_data
@@ -49,6 +49,7 @@ def test_run_folder_and_every_clip_predicted(fake, tmp_path):
     metrics, data = _run(fake, tmp_path)
     for name in (
         "metrics.json",
+        "timing.json",
         "train_log.tsv",
         "model.pt",
         "fusion_weights_valid.csv",
@@ -98,10 +99,18 @@ def test_loss_falls_and_model_learns(fake, tmp_path):
 
 
 def test_same_seed_same_metrics(fake, tmp_path):
-    first, _ = _run(fake, tmp_path / "a", seed=3)
+    first, data = _run(fake, tmp_path / "a", seed=3)
     second, _ = _run(fake, tmp_path / "b", seed=3)
     _run(fake, tmp_path / "c", seed=4)
     assert first["splits"] == second["splits"]
+    # timings live in timing.json, so identical runs write identical metrics.json
+    assert (tmp_path / "a" / "metrics.json").read_bytes() == (
+        tmp_path / "b" / "metrics.json"
+    ).read_bytes()
+    assert not {"train_seconds", "predict_seconds"} & set(first)
+    timing = read_timing(tmp_path / "a")
+    assert timing["n_predicted_clips"] == sum(len(ids) for ids in data.ids.values())
+    assert timing["train_seconds"] > 0 and timing["predict_seconds"] > 0
     a = (tmp_path / "a" / "predictions_test.csv").read_text()
     assert a == (tmp_path / "b" / "predictions_test.csv").read_text()
     assert a != (tmp_path / "c" / "predictions_test.csv").read_text()

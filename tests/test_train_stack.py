@@ -15,7 +15,7 @@ import torch
 from emibench.cli import main
 from emibench.emotions import EMOTIONS
 from emibench.evaluate.record import RunRecord, write_record
-from emibench.evaluate.run_files import read_predictions, write_predictions
+from emibench.evaluate.run_files import read_predictions, read_timing, write_predictions
 from emibench.settings import ConfigError
 from emibench.train.data import load_run_data
 from emibench.train.losses import LOSSES
@@ -93,9 +93,11 @@ def _stack(fake, members, out_dir, **stack):
 
 def test_late_fusion_run_folder(fake, members, tmp_path):
     metrics = _stack(fake, members, tmp_path, folds=4)
-    for name in ("metrics.json", "train_log.tsv", "model.pt"):
+    for name in ("metrics.json", "timing.json", "train_log.tsv", "model.pt"):
         assert (tmp_path / name).is_file()
     manifest = pd.read_csv(fake["manifest"], sep="\t", dtype={"id": str})
+    assert read_timing(tmp_path)["n_predicted_clips"] == len(manifest)
+    assert "train_seconds" not in metrics
     for split in ("train", "valid", "test"):
         preds = read_predictions(tmp_path / f"predictions_{split}.csv")
         assert sorted(preds.index) == sorted(manifest.loc[manifest["split"] == split, "id"])

@@ -46,6 +46,11 @@ def workdir(tmp_path_factory):
     return work
 
 
+def runs_of(results):
+    """The (system, variant) pairs of the results table."""
+    return results[["system", "variant"]].drop_duplicates()
+
+
 def dvc_tracked_paths(dataset):
     """The outs, metrics and plots of dvc.yaml's stage, for a config whose dataset.name is given."""
     stage = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["benchmark"]
@@ -92,6 +97,21 @@ def test_whole_dag_runs_and_is_complete(workdir):
     assert set(own + peers) <= set(systems_table["key"])
     for system in own + peers:
         assert (out / "submission" / f"{system}.csv").is_file(), system
+    # the leaderboard: every systems row (the own system too) ranked, tie group, costs measured
+    board = pd.read_csv(out / "tables" / "leaderboard.csv")
+    assert sorted(board["key"]) == sorted(
+        systems_table.loc[systems_table["key"] != "oracle", "key"]
+    )
+    assert (board["tie"] == "best").sum() == 1 and set(own) <= set(board["system"])
+    for column in ("n_params", "train_seconds", "peak_rss_mb", "predict_ms_per_clip"):
+        assert (board[column] > 0).all(), column
+    assert (board["robustness_n_conditions"] == len(CONDITIONS)).all()
+    costs = pd.read_csv(out / "tables" / "costs.csv")
+    assert len(costs) == len(runs_of(results)) and (costs["device"] == "cpu").all()
+    pairwise = pd.read_csv(out / "tables" / "pairwise.csv")
+    assert {"systems", "ablations:ablations"} <= set(pairwise["family"])
+    assert (out / "figures" / "pairwise.png").stat().st_size > 1000
+    assert 'id="emibench-leaderboard"' in (out / "report" / "report.html").read_text()
     assert (out / "runs" / own[0] / "VAT_stage1" / "seed0" / "fusion_weights_test.csv").is_file()
     robustness = pd.read_csv(out / "robustness" / "results.tsv", sep="\t")
     assert set(robustness["condition"]) == set(CONDITIONS)
@@ -129,6 +149,7 @@ def test_whole_dag_runs_and_is_complete(workdir):
         "collect_robustness",
         "robustness_tables",
         "robustness_figures",
+        "leaderboard",  # its robustness column reads the conditions' results
         "report",
         "all",
     }

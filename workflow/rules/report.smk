@@ -1,4 +1,4 @@
-# Rules: collect, tables, figures, report.
+# Rules: collect, tables, figures, leaderboard, report.
 # Functions for these rules live in workflow/rules/functions/report.smk (lint: no functions here).
 
 
@@ -69,6 +69,29 @@ rule figures:
         " --outputs {output.figures} > {log} 2>&1"
 
 
+rule leaderboard:
+    input:
+        unpack(leaderboard_inputs),
+    output:
+        tables=leaderboard_files(),
+    log:
+        log_path("leaderboard"),
+    benchmark:
+        bench_path("leaderboard")
+    conda:
+        ENV
+    params:
+        config=as_json(REPORT),
+        benchmarks=as_json(job_benchmarks()),
+        stage1=as_json(stage1_benchmarks()),
+        robustness=optional_arg("--robustness", "robustness"),
+    shell:
+        "emibench leaderboard --results {input.results} --table {input.table}"
+        " {params.robustness} --benchmarks {params.benchmarks}"
+        " --stage1-benchmarks {params.stage1} --config {params.config}"
+        " --outputs {output.tables} > {log} 2>&1"
+
+
 rule report:
     input:
         notebook="workflow/notebooks/report.ipynb",
@@ -78,6 +101,7 @@ rule report:
         data_report=PATHS["data_report"],
         tables=table_files(),
         figures=figure_files(),
+        leaderboard=leaderboard_files(),
         robustness_tables=robustness_report_files("tables"),
         robustness_figures=robustness_report_files("figures"),
     output:

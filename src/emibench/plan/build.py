@@ -64,12 +64,13 @@ OUTPUT_FILES = {
         *RUN_FILES,
         "fusion_weights_valid.csv",
         "fusion_weights_test.csv",
+        "timing.json",
         "train_log.tsv",
         "model.pt",
         "log.txt",
     ),
     "fuse": (*RUN_FILES, "members.json"),
-    "stack": (*RUN_FILES, "train_log.tsv", "model.pt"),
+    "stack": (*RUN_FILES, "timing.json", "train_log.tsv", "model.pt"),
 }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from emibench.plan.runs import Variant
+from emibench.report.names import GENERATED_TABLES
 from emibench.settings import ConfigError
 
 MODELS_SOURCE = Path(__file__).resolve().parents[1] / "models"
@@ -45,6 +46,11 @@ def check_cross_references(
     report = config["report"]
     tables = report["tables"]
     for name, table in tables.items():
+        if name in GENERATED_TABLES:
+            raise ConfigError(
+                f"config key report.tables.{name}: {list(GENERATED_TABLES)} are the names of "
+                "tables the report makes itself; name the table otherwise"
+            )
         for i, row in enumerate(table["rows"]):
             _run(variants, row["system"], row["variant"], f"report.tables.{name}.rows[{i}]")
     if report["per_emotion_rows"] not in tables:

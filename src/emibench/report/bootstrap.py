@@ -5,10 +5,16 @@ the drawn clips (for each run, then averaged over runs), and the mean over emoti
 resample is a row of clip counts ``W`` (B, N), so the sums Pearson needs (of y, p, y^2, p^2, yp)
 for all B resamples and all runs are one matrix product ``W @ [y, p, y*y, p*p, y*p]``
 (B, 5*S*K): no Python loop over resamples or runs.
+
+Scores of one split drawn with one seed share their resamples (the same N clips in the labels'
+order, the same generator), so the difference of two systems' ``samples`` is the paired bootstrap
+of their difference: ``paired_difference`` gives its interval and p-value, ``holm`` corrects a
+family of such p-values.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,3 +125,59 @@ def bootstrap_pearson(
         mean_high=float(mean_high),
         samples=samples,
     )
+
+
+def percentile_interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+    """The ``level`` percentile interval of (B,) bootstrap samples."""
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(np.asarray(samples, dtype=np.float64), [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """a minus b on the same clips: ``diff`` (the point difference), its percentile interval, the
+    bootstrap standard error ``se`` and the two-sided p-value of no difference."""
+
+    diff: float
+    low: float
+    high: float
+    se: float
+    p: float
+
+
+def paired_difference(
+    diff: float, samples_a: np.ndarray, samples_b: np.ndarray, level: float
+) -> PairedDifference:
+    """Interval and p-value of ``diff`` = score a - score b from their (B,) resampled scores,
+    drawn on the same resamples of the clips (``bootstrap_pearson`` with one seed).
+
+    The p-value is 2 * Phi(-|diff| / se), se the sd of the B resampled differences: a bootstrap
+    p-value by counting resamples beyond zero cannot fall below about 2/B, too coarse for a
+    multiple-comparison correction over many pairs.
+    """
+    a, b = np.asarray(samples_a, np.float64), np.asarray(samples_b, np.float64)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"paired samples must be two (B>=2,) arrays, got {a.shape}, {b.shape}")
+    resampled = a - b
+    se = float(resampled.std(ddof=1))
+    if se > 0:
+        p = math.erfc(abs(diff) / se / math.sqrt(2.0))
+    else:
+        p = 1.0 if diff == 0 else 0.0
+    return PairedDifference(float(diff), *percentile_interval(resampled, level), se, p)
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values of one family (same order as given): the i-th smallest
+    p becomes max over j <= i of min(1, (m - j + 1) * p_(j)). Rejecting where the adjusted p is
+    below alpha controls the family-wise error rate at alpha."""
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.ndim != 1 or ((p < 0) | (p > 1) | np.isnan(p)).any():
+        raise ValueError(f"Holm needs p-values in [0, 1], got {p}")
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out

@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "figures",
         help="the report's figures (seaborn PNGs)",
         description="Write each output path; its stem names the figure: per_emotion, modality_ablation, "
-        "scatter, stage1_curves, fusion_weights.",
+        "scatter, stage1_curves, fusion_weights, pairwise (emibench.report.figures.FIGURES).",
     )
     _data_arguments(p)
     p.add_argument(
@@ -83,6 +83,41 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="figure files to write, e.g. figures/scatter.png",
     )
     p.set_defaults(func=_figures)
+
+    p = sub.add_parser(
+        "leaderboard",
+        help="the leaderboard (score, tie group, robustness, cost per system) and the cost table",
+        description="One row per system of the leaderboard table (report.leaderboard.table): its "
+        "score and interval and tie group (from the table's CSV), its mean drop under the "
+        "robustness conditions, and its costs from measured files: metrics.json and timing.json "
+        "of its runs, the benchmark file of its train or stack job, Stage I's benchmark files. "
+        "Each output's stem names the table (leaderboard: .csv, .md, .tex, .html; costs: .csv, "
+        ".md, .tex, every system and variant). docs/report.md.",
+    )
+    p.add_argument(
+        "--results", required=True, help="the long results table from `emibench collect`"
+    )
+    p.add_argument(
+        "--table", required=True, help="the leaderboard table's CSV from `emibench tables`"
+    )
+    p.add_argument(
+        "--robustness", default="", help="the robustness results table; empty without conditions"
+    )
+    p.add_argument(
+        "--benchmarks",
+        type=json_arg,
+        required=True,
+        help='JSON: {"system/variant": the benchmark TSV of its train or stack job}',
+    )
+    p.add_argument(
+        "--stage1-benchmarks",
+        type=json_arg,
+        default={},
+        help='JSON: {"Stage I seed": [the benchmark TSVs of its jobs]}',
+    )
+    p.add_argument("--config", type=json_arg, required=True, help="JSON: the report config section")
+    p.add_argument("--outputs", nargs="+", required=True, help="table files to write")
+    p.set_defaults(func=_leaderboard)
 
     p = sub.add_parser(
         "robustness-tables",
@@ -209,8 +244,9 @@ def _collect(args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace) -> int:
+    from emibench.report.names import TABLE1
+    from emibench.report.pairwise import parse_leaderboard
     from emibench.report.tables import (
-        TABLE1,
         BootstrapSettings,
         TableBuilder,
         parse_tables,
@@ -218,9 +254,10 @@ def _tables(args: argparse.Namespace) -> int:
     )
 
     cfg, results, labels = _inputs(args)
+    specs = parse_tables(cfg["tables"])
     builder = TableBuilder(
         results,
-        parse_tables(cfg["tables"]),
+        specs,
         labels,
         BootstrapSettings(**cfg["bootstrap"]),
         cfg["splits"],
@@ -228,6 +265,7 @@ def _tables(args: argparse.Namespace) -> int:
         primary_split=cfg["split"],
         latents=args.latents or None,
         digits=cfg["digits"],
+        leaderboard=parse_leaderboard(cfg, specs),
     )
     for path in args.outputs:
         name = Path(path).stem
@@ -245,50 +283,66 @@ def _tables(args: argparse.Namespace) -> int:
 
 def _figures(args: argparse.Namespace) -> int:
     from emibench.report import figures
-    from emibench.report.tables import PER_EMOTION, parse_tables
+    from emibench.report.tables import parse_tables
 
     split = args.config["split"]
     cfg, results, labels = _inputs(args, [split])
-    specs = parse_tables(cfg["tables"])
-    systems = specs[cfg["per_emotion_rows"]]
-    fig_cfg = cfg["figures"]
-    csvs = {Path(p).stem: p for p in args.tables}
+    inputs = figures.FigureInputs(
+        results=results,
+        specs=parse_tables(cfg["tables"]),
+        settings=cfg,
+        tables={Path(p).stem: p for p in args.tables},
+        labels=labels[split],
+        split=split,
+        stage1_logs=args.stage1_logs,
+        manifest=args.manifest,
+        latents=args.latents or None,
+    )
     for path in args.outputs:
-        name = Path(path).stem
-        if name == "per_emotion":
-            figures.per_emotion(results, systems, csvs[PER_EMOTION], split, path)
-        elif name == "modality_ablation":
-            chosen = [specs[t] for t in fig_cfg["ablation_tables"]]
-            figures.modality_ablation(results, chosen, csvs, split, path)
-        elif name == "scatter":
-            figures.scatter(
-                results,
-                systems,
-                labels[split],
-                split,
-                path,
-                fig_cfg["scatter_max_points"],
-            )
-        elif name == "stage1_curves":
-            figures.stage1_curves(args.stage1_logs, path)
-        elif name == "fusion_weights":
-            fusion = fig_cfg["fusion"]
-            figures.fusion_weights(
-                results,
-                fusion["system"],
-                fusion["variant"],
-                split,
-                args.manifest,
-                args.latents or None,
-                fig_cfg["snr_bins_db"],
-                path,
-            )
-        else:
-            raise ValueError(
-                f"{path}: unknown figure {name!r}; figures: {', '.join(figures.FIGURES)}"
-            )
+        figures.draw(Path(path).stem, inputs, path)
         log.info("wrote %s", path)
     log.info("done: %d figures; 0 failed", len(args.outputs))
+    return 0
+
+
+def _leaderboard(args: argparse.Namespace) -> int:
+    from emibench.data.tables import read_table
+    from emibench.report.costs import cost_frame
+    from emibench.report.leaderboard import (
+        caption,
+        leaderboard_frame,
+        robustness_drops,
+        write_costs,
+        write_leaderboard,
+    )
+    from emibench.report.names import COSTS, LEADERBOARD
+    from emibench.report.tables import BootstrapSettings
+
+    cfg = args.config
+    results = read_table(args.results)
+    costs = cost_frame(results, args.benchmarks, args.stage1_benchmarks)
+    robust = read_table(args.robustness) if args.robustness else None
+    drops, drop_split = robustness_drops(results, robust, cfg["split"])
+    frame = leaderboard_frame(read_table(args.table), costs, cfg["split"], drops, drop_split)
+    n = len(frame)
+    boot = BootstrapSettings(**cfg["bootstrap"])
+    text = caption(
+        Path(args.table).stem, cfg["split"], boot.level, boot.n_resamples, n * (n - 1) // 2
+    )
+    for path in args.outputs:
+        name = Path(path).stem
+        if name == LEADERBOARD:
+            write_leaderboard(frame, text, cfg["digits"], path)
+        elif name == COSTS:
+            write_costs(costs, path)
+        else:
+            raise ValueError(f"{path}: unknown table {name!r}; tables: {LEADERBOARD}, {COSTS}")
+        log.info("wrote %s", path)
+    log.info(
+        "done: leaderboard of %d systems, costs of %d system/variant pairs; 0 failed",
+        n,
+        len(costs),
+    )
     return 0
 
 

@@ -7,11 +7,17 @@
 | ``scatter`` | predicted versus true intensity per emotion, for the best system on the primary split |
 | ``stage1_curves`` | Stage I loss, retrieval recall and learning rate per epoch, both pairs |
 | ``fusion_weights`` | a DSCMN run's mean fusion weights (beta_v, beta_a, beta_t) by face occlusion and by audio condition |
+| ``pairwise`` | every pair of the leaderboard table: row minus column with the Holm-corrected verdict; each ablation minus its full model with its paired interval |
+
+``DRAWERS`` maps each name of ``FIGURES`` (emibench.report.names) to its drawing function, called with the ``FigureInputs`` of
+``emibench figures`` and the output path: the one list of the figures this module draws.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
@@ -28,7 +34,8 @@ from emibench.data.tables import read_table
 from emibench.emotions import EMOTIONS, format_id
 from emibench.evaluate.metrics import pearson
 from emibench.report.collect import aligned, run_dirs, seed_averaged_predictions
-from emibench.report.names import FIGURES  # noqa: F401 (re-exported for the CLI)
+from emibench.report.names import FIGURES, PAIRWISE, PER_EMOTION
+from emibench.report.pairwise import SYSTEMS_FAMILY
 from emibench.report.paper_numbers import paper_number
 from emibench.report.tables import ORACLE_KEY, SCORES, TableSpec
 
@@ -381,3 +388,177 @@ def _rows(table: pd.DataFrame, ids: pd.Index, source) -> pd.DataFrame:
             f"{source}: no rows for {len(missing)} clips with fusion weights, e.g. {list(missing[:3])}"
         )
     return table.loc[ids]
+
+
+def pairwise_matrix(pairwise_csv: str | Path, split: str, path) -> None:
+    """Top: the leaderboard table's pairs as a matrix, rows and columns by score, each cell row
+    minus column with ``*`` where distinguishable after Holm. Below (with ablations): each
+    ablation minus its full model with its paired interval, filled where distinguishable."""
+    table = read_table(pairwise_csv)
+    table = table[table["split"] == split].assign(
+        distinguishable=lambda t: _as_bool(t["distinguishable"])
+    )
+    systems = table[table["family"] == SYSTEMS_FAMILY]
+    ablations = table[table["family"] != SYSTEMS_FAMILY]
+    means = pd.concat(
+        [
+            systems[["a_label", "a_mean"]].set_axis(["label", "mean"], axis=1),
+            systems[["b_label", "b_mean"]].set_axis(["label", "mean"], axis=1),
+        ]
+    ).drop_duplicates("label")
+    order = list(means.sort_values("mean", ascending=False, kind="stable")["label"])
+    diff = pd.DataFrame(np.nan, index=order, columns=order)
+    marks = pd.DataFrame("", index=order, columns=order)
+    for _, r in systems.iterrows():
+        star = "*" if r["distinguishable"] else ""
+        for a, b, d in (
+            (r["a_label"], r["b_label"], r["diff"]),
+            (r["b_label"], r["a_label"], -r["diff"]),
+        ):
+            diff.loc[a, b] = d
+            marks.loc[a, b] = f"{d:+.3f}{star}"
+    # rows: rank and label; columns: the rank alone, so long labels leave the cells their width
+    diff.index = marks.index = [f"{k}. {label}" for k, label in enumerate(order, start=1)]
+    diff.columns = marks.columns = [str(k) for k in range(1, len(order) + 1)]
+    longest = max((len(label) for label in diff.index), default=0)
+    size = max(7.0, 2.5 + len(order) * 0.8 + longest * 0.075)
+    heights = [1.5 + len(order) * 0.55] + ([1.0 + len(ablations) * 0.4] if len(ablations) else [])
+    fig, axes = plt.subplots(
+        len(heights),
+        1,
+        figsize=(size, sum(heights)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+        layout="constrained",
+    )
+    ax = axes[0][0]
+    limit = float(np.nanmax(np.abs(diff.to_numpy()))) if len(order) > 1 else 1.0
+    sns.heatmap(
+        diff,
+        annot=marks,
+        fmt="",
+        cmap="RdBu",
+        center=0,
+        vmin=-limit,
+        vmax=limit,
+        cbar_kws={"label": "row − column (mean Pearson)"},
+        linewidths=0.5,
+        annot_kws={"fontsize": 8},
+        ax=ax,
+    )
+    ax.set(
+        xlabel="column: system of that rank",
+        ylabel="",
+        title=f"Pairs of systems ({split}): row − column; * distinguishable (Holm)",
+    )
+    ax.tick_params(axis="x", rotation=0)
+    ax.tick_params(axis="y", rotation=0)
+    if len(ablations):
+        ax = axes[1][0]
+        y = np.arange(len(ablations))
+        strong = ablations["distinguishable"].to_numpy()
+        ax.errorbar(
+            ablations["diff"],
+            y,
+            xerr=[
+                ablations["diff"] - ablations["ci_low"],
+                ablations["ci_high"] - ablations["diff"],
+            ],
+            fmt="none",
+            ecolor="black",
+            capsize=4,
+        )
+        for chosen, face, label in (
+            (strong, "black", "distinguishable (Holm)"),
+            (~strong, "white", "not distinguishable"),
+        ):
+            ax.scatter(
+                ablations["diff"][chosen],
+                y[chosen],
+                facecolor=face,
+                edgecolor="black",
+                zorder=3,
+                label=label,
+            )
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_yticks(y, ablations["a_label"])
+        ax.invert_yaxis()
+        full = ", ".join(dict.fromkeys(ablations["b_label"]))
+        ax.set(
+            xlabel=f"ablation − full model ({full}), mean Pearson",
+            title="Each ablation against its full model: paired interval",
+        )
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+    save(fig, path)
+
+
+@dataclass(frozen=True)
+class FigureInputs:
+    """What the figures are drawn from: the results table, the parsed ``report.tables``, the
+    ``report`` config section, the table CSVs by name, the primary split and its labels, the
+    Stage I logs, the manifest and (synthetic set) the generator's latents."""
+
+    results: pd.DataFrame
+    specs: dict[str, TableSpec]
+    settings: dict
+    tables: dict[str, str | Path]
+    labels: pd.DataFrame
+    split: str
+    stage1_logs: list
+    manifest: str | Path
+    latents: str | Path | None = None
+
+    def table(self, name: str) -> str | Path:
+        if name not in self.tables:
+            raise KeyError(f"figures need the table CSV {name}.csv; --tables: {list(self.tables)}")
+        return self.tables[name]
+
+
+def _per_emotion(inputs: FigureInputs, path) -> None:
+    systems = inputs.specs[inputs.settings["per_emotion_rows"]]
+    per_emotion(inputs.results, systems, inputs.table(PER_EMOTION), inputs.split, path)
+
+
+def _modality_ablation(inputs: FigureInputs, path) -> None:
+    chosen = [inputs.specs[t] for t in inputs.settings["figures"]["ablation_tables"]]
+    csvs = {spec.name: inputs.table(spec.name) for spec in chosen}
+    modality_ablation(inputs.results, chosen, csvs, inputs.split, path)
+
+
+def _scatter(inputs: FigureInputs, path) -> None:
+    systems = inputs.specs[inputs.settings["per_emotion_rows"]]
+    most = inputs.settings["figures"]["scatter_max_points"]
+    scatter(inputs.results, systems, inputs.labels, inputs.split, path, most)
+
+
+def _fusion_weights(inputs: FigureInputs, path) -> None:
+    fig_cfg = inputs.settings["figures"]
+    fusion = fig_cfg["fusion"]
+    fusion_weights(
+        inputs.results,
+        fusion["system"],
+        fusion["variant"],
+        inputs.split,
+        inputs.manifest,
+        inputs.latents,
+        fig_cfg["snr_bins_db"],
+        path,
+    )
+
+
+# how each figure of FIGURES (emibench.report.names) is drawn
+DRAWERS: dict[str, Callable[[FigureInputs, str | Path], None]] = {
+    "per_emotion": _per_emotion,
+    "modality_ablation": _modality_ablation,
+    "scatter": _scatter,
+    "stage1_curves": lambda inputs, path: stage1_curves(inputs.stage1_logs, path),
+    "fusion_weights": _fusion_weights,
+    PAIRWISE: lambda inputs, path: pairwise_matrix(inputs.table(PAIRWISE), inputs.split, path),
+}
+
+
+def draw(name: str, inputs: FigureInputs, path) -> None:
+    """Draw the figure ``name`` of FIGURES to ``path``."""
+    if name not in DRAWERS:
+        raise ValueError(f"{path}: unknown figure {name!r}; figures: {', '.join(FIGURES)}")
+    DRAWERS[name](inputs, path)

@@ -31,7 +31,7 @@ import pandas as pd
 from emibench.data.tables import read_table, write_table
 from emibench.evaluate.metrics import mean_pearson
 from emibench.evaluate.run_files import FUSION_COLUMNS
-from emibench.report.bootstrap import bootstrap_pearson, resample_counts
+from emibench.report.bootstrap import bootstrap_pearson, percentile_interval, resample_counts
 from emibench.report.collect import aligned, run_dirs, run_predictions
 from emibench.report.names import ROBUSTNESS_TABLES
 from emibench.report.tables import (
@@ -181,9 +181,7 @@ class RobustnessBuilder:
         )
 
     def _interval(self, samples: np.ndarray) -> tuple[float, float]:
-        tail = (1.0 - self.boot.level) / 2.0
-        low, high = np.quantile(samples, [tail, 1.0 - tail])
-        return float(low), float(high)
+        return percentile_interval(samples, self.boot.level)
 
     def drop(self, key: str, name: str, split: str) -> tuple[float, float, float]:
         """Clean minus condition score of a row and its paired interval (NaN where absent)."""

@@ -6,6 +6,10 @@ of the seed-averaged predictions (``emibench.report.bootstrap``). The config sec
 ``report.tables`` maps each table row to a (system, variant) and to the paper's numbers
 (``emibench.report.paper_numbers``); for the synthetic set an oracle row gives the ceiling that
 the generator's clean latent intensities reach against the (noisy, quantised) labels.
+
+The table ``report.leaderboard.table`` (default: the per-emotion rows' table) also marks its tie
+group on the primary split, from the paired comparisons of ``emibench.report.pairwise``, which
+the table ``pairwise`` lists.
 """
 
 from __future__ import annotations
@@ -23,14 +27,28 @@ from emibench.emotions import EMOTIONS, format_id
 from emibench.evaluate.metrics import pearson_per_emotion
 from emibench.report.bootstrap import bootstrap_pearson
 from emibench.report.collect import aligned, run_dirs, run_predictions
-from emibench.report.names import PER_EMOTION
+from emibench.report.names import (
+    GENERATED_TABLES,
+    PAIRWISE,
+    PER_EMOTION,
+)
+from emibench.report.pairwise import (
+    SYSTEMS_FAMILY,
+    Compared,
+    LeaderboardSpec,
+    compare_family,
+    p_text,
+    pairwise_frame,
+    ranked_pairs,
+    tie_group,
+)
 from emibench.report.paper_numbers import PAPER_TAGS, paper_number
 
 log = logging.getLogger(__name__)
 
 SCORES = (*EMOTIONS, "mean")  # the seven numbers of a score: six emotions, then their mean
 ORACLE_KEY = "oracle"
-TABLE1 = "table1"
+
 FORMATS = ("csv", "md", "tex")
 
 
@@ -62,7 +80,8 @@ class Score:
     """One (system, variant) on one split; arrays are (7,) in SCORES order, NaN where unknown.
 
     ``mean``/``std``: over seeds, from metrics.json; ``low``/``high``: bootstrap interval over
-    clips of the mean-over-seeds score; ``ensemble``: the score of the seed-averaged predictions.
+    clips of the mean-over-seeds score; ``ensemble``: the score of the seed-averaged predictions;
+    ``samples``: (B,) the resampled mean scores (None without labels), paired across rows.
     """
 
     features: str
@@ -73,12 +92,17 @@ class Score:
     ensemble: np.ndarray = field(default_factory=lambda: np.full(len(SCORES), np.nan))
     low: np.ndarray = field(default_factory=lambda: np.full(len(SCORES), np.nan))
     high: np.ndarray = field(default_factory=lambda: np.full(len(SCORES), np.nan))
+    samples: np.ndarray | None = None
 
 
 def parse_tables(tables_cfg: dict) -> dict[str, TableSpec]:
     """``report.tables`` as TableSpecs; every paper id is checked against PAPER_NUMBERS."""
     specs = {}
     for name, body in tables_cfg.items():
+        if name in GENERATED_TABLES:
+            raise ValueError(
+                f"report.tables.{name}: {list(GENERATED_TABLES)} are the names of built tables"
+            )
         rows = []
         for i, row in enumerate(body.get("rows", [])):
             where = f"report.tables.{name}.rows[{i}]"
@@ -142,6 +166,7 @@ def score_runs(
         score.ensemble = np.array([*ens.values(), np.mean(list(ens.values()))])
         score.low = np.append(res.low, res.mean_low)
         score.high = np.append(res.high, res.mean_high)
+        score.samples = res.samples
     return score
 
 
@@ -173,8 +198,12 @@ class TableBuilder:
         primary_split: str = "valid",
         latents: str | Path | None = None,
         digits: int = 3,
+        leaderboard: LeaderboardSpec | None = None,
     ):
         self.specs = specs
+        self.leaderboard = leaderboard or LeaderboardSpec(per_emotion_rows)
+        if self.leaderboard.table not in specs:
+            raise KeyError(f"report.leaderboard.table: no table {self.leaderboard.table!r}")
         self.splits = [s for s in splits if s in set(results["split"])]
         if primary_split not in self.splits:
             raise ValueError(f"report.split {primary_split!r} has no runs in the results table")
@@ -206,11 +235,66 @@ class TableBuilder:
                             labels.get(split, _NO_LABELS),
                             boot,
                         )
+        self._pairwise: list[dict] | None = None
         self.oracle: dict[str, np.ndarray] = {}
         if latents:
             for split in self.splits:
                 if len(labels.get(split, _NO_LABELS)):
                     self.oracle[split] = oracle_ceiling(latents, labels[split])
+
+    # --- paired comparisons --------------------------------------------------------------------
+    def _compared(self, rows, split: str) -> list[Compared]:
+        m = SCORES.index("mean")
+        out = []
+        for row in rows:
+            score = self.scores[(row.system, row.variant, split)]
+            out.append(Compared(row.key, row.label, float(score.mean[m]), score.samples))
+        return out
+
+    def compared_splits(self) -> list[str]:
+        """The splits with labels (bootstrap samples), primary first."""
+        rows = self.specs[self.leaderboard.table].rows
+        if not rows:
+            return []
+        first = rows[0]
+        labelled = [
+            s
+            for s in self.splits
+            if self.scores[(first.system, first.variant, s)].samples is not None
+        ]
+        return sorted(labelled, key=lambda s: s != self.primary)
+
+    def pairwise_records(self) -> list[dict]:
+        """Every family's paired comparisons on every labelled split (``emibench.report.pairwise``)."""
+        if self._pairwise is None:
+            records = []
+            level = self.boot.level
+            for split in self.compared_splits():
+                rows = self._compared(self.specs[self.leaderboard.table].rows, split)
+                records += compare_family(SYSTEMS_FAMILY, split, ranked_pairs(rows), level)
+                for ablation in self.leaderboard.ablations:
+                    rows = self._compared(self.specs[ablation.table].rows, split)
+                    full = next(r for r in rows if r.key == ablation.full)
+                    pairs = [(r, full) for r in rows if r.key != ablation.full]
+                    records += compare_family(f"ablations:{ablation.table}", split, pairs, level)
+            self._pairwise = records
+        return self._pairwise
+
+    def pairwise_table(self) -> pd.DataFrame:
+        """tables/pairwise.csv: every comparison (``emibench.report.pairwise.COLUMNS``)."""
+        return pairwise_frame(self.pairwise_records())
+
+    def ties(self, split: str) -> dict[str, str]:
+        """Row key of the leaderboard table -> ``best``, ``tied`` or ``""`` on ``split``."""
+        rows = self._compared(self.specs[self.leaderboard.table].rows, split)
+        if any(r.samples is None for r in rows):
+            return {}
+        records = [
+            r
+            for r in self.pairwise_records()
+            if r["family"] == SYSTEMS_FAMILY and r["split"] == split
+        ]
+        return tie_group(rows, records)
 
     # --- numbers -------------------------------------------------------------------------------
     def row_frame(self, name: str) -> pd.DataFrame:
@@ -252,7 +336,11 @@ class TableBuilder:
             for tag in self.paper_tags(name):
                 rec.update({f"paper_{tag}": np.nan, f"paper_{tag}_source": ""})
             records.append(rec)
-        return pd.DataFrame(records)
+        frame = pd.DataFrame(records)
+        if name == self.leaderboard.table:
+            ties = self.ties(self.primary)
+            frame[f"{self.primary}_tie"] = [ties.get(k, "") for k in frame["key"]]
+        return frame
 
     def paper_tags(self, name: str) -> list[str]:
         """The published sources a table's rows cite (``v1``, ``v3``, ...), one column each."""
@@ -282,7 +370,17 @@ class TableBuilder:
         )
         if name == PER_EMOTION:
             return f"Pearson per emotion on {self.primary} ({what})."
+        if name == PAIRWISE:
+            return self.pairwise_caption()
         caption = f"{self.specs[name].title}: mean Pearson over the six emotions ({what})."
+        if name == self.leaderboard.table:
+            n = len(self.specs[name].rows)
+            caption += (
+                f" Tie group ({self.primary}): best is the highest mean; tied rows are not "
+                f"distinguishable from it (paired bootstrap over clips, Holm-corrected over the "
+                f"{n * (n - 1) // 2} pairs of this table at {1 - self.boot.level:g}; "
+                "tables/pairwise)."
+            )
         tags = self.paper_tags(name)
         if tags:
             sources = "; ".join(f"{t}: {PAPER_TAGS.get(t, t)}" for t in tags)
@@ -315,7 +413,48 @@ class TableBuilder:
             ]
         for tag in self.paper_tags(name):
             out[f"Paper {tag}"] = [self._paper_cell(v) for v in frame[f"paper_{tag}"]]
+        if f"{self.primary}_tie" in frame.columns:
+            out[f"Tie group ({self.primary})"] = frame[f"{self.primary}_tie"].fillna("")
         return out
+
+    def pairwise_caption(self) -> str:
+        level = round(100 * self.boot.level)
+        families = [f"the pairs of the {self.leaderboard.table} table"] + [
+            f"each row of {a.table} minus its full model ({a.full})"
+            for a in self.leaderboard.ablations
+        ]
+        return (
+            f"Paired comparisons on {self.primary}: a − b is the difference in mean Pearson over "
+            f"the six emotions (mean over seeds) [{level}% percentile interval of the paired "
+            f"bootstrap over clips, {self.boot.n_resamples} resamples: both systems scored on the "
+            "same drawn clips, each system's seeds averaged inside every resample; not corrected]. "
+            "p: two-sided, from the paired bootstrap standard error (normal approximation). "
+            "p (Holm): Holm-corrected within each family (" + "; ".join(families) + "). "
+            f"Distinguishable: p (Holm) < {1 - self.boot.level:g}."
+        )
+
+    def pairwise_display(self) -> pd.DataFrame:
+        """The rendered comparisons of the primary split, one row per pair."""
+        frame = self.pairwise_table()
+        frame = frame[frame["split"] == self.primary]
+        n = self._number
+        return pd.DataFrame(
+            {
+                "Family": frame["family"],
+                "a": frame["a_label"],
+                "b": frame["b_label"],
+                "a − b": [
+                    f"{_signed(d, self.digits)} [{_signed(lo, self.digits)}, "
+                    f"{_signed(hi, self.digits)}]"
+                    for d, lo, hi in zip(frame["diff"], frame["ci_low"], frame["ci_high"])
+                ],
+                "p": [p_text(p) for p in frame["p"]],
+                "p (Holm)": [p_text(p) for p in frame["p_holm"]],
+                "Distinguishable": ["yes" if d else "no" for d in frame["distinguishable"]],
+                "a score": [n(v) for v in frame["a_mean"]],
+                "b score": [n(v) for v in frame["b_mean"]],
+            }
+        )
 
     def per_emotion_display(self, fmt: str) -> pd.DataFrame:
         """Per-emotion cells: a row per system (and the oracle), a column per emotion and mean."""
@@ -355,16 +494,20 @@ class TableBuilder:
         fmt = Path(path).suffix.lstrip(".")
         if fmt not in FORMATS:
             raise ValueError(f"{path}: table format must be one of {FORMATS}")
-        if name != PER_EMOTION and name not in self.specs:
-            raise KeyError(f"{path}: no table {name!r}; tables: {[*self.specs, PER_EMOTION]}")
-        if fmt == "csv":
-            write_table(
-                self.per_emotion_frame() if name == PER_EMOTION else self.row_frame(name), path
+        if name not in (PER_EMOTION, PAIRWISE) and name not in self.specs:
+            raise KeyError(
+                f"{path}: no table {name!r}; tables: {[*self.specs, PER_EMOTION, PAIRWISE]}"
             )
+        if fmt == "csv":
+            frames = {PER_EMOTION: self.per_emotion_frame, PAIRWISE: self.pairwise_table}
+            write_table(frames.get(name, lambda: self.row_frame(name))(), path)
             return
-        display = (
-            self.per_emotion_display(fmt) if name == PER_EMOTION else self.row_display(name, fmt)
-        )
+        if name == PER_EMOTION:
+            display = self.per_emotion_display(fmt)
+        elif name == PAIRWISE:
+            display = self.pairwise_display()
+        else:
+            display = self.row_display(name, fmt)
         caption = self.caption(name)
         if fmt == "md":
             text = to_markdown(display, caption)
@@ -378,6 +521,10 @@ class TableBuilder:
 
 
 _NO_LABELS = pd.DataFrame(columns=list(EMOTIONS), dtype=float)
+
+
+def _signed(value: float, digits: int) -> str:
+    return f"{value:+.{digits}f}".replace("-", "−")
 
 
 def _missing(value) -> bool:

@@ -18,7 +18,8 @@ Which clips the regressor learns from (``fit_on``):
   write-up would train it; kept to show the leak (docs/peers.md).
 
 The run folder is a trained run's: predictions for every clip of every split, metrics.json,
-train_log.tsv (a ``fold`` column first), and model.pt holding every fold's weights.
+timing.json (the folds' fitting and predicting seconds), train_log.tsv (a ``fold`` column first),
+and model.pt holding every fold's weights.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from emibench.evaluate.run_files import (
     predictions_path,
     read_predictions,
     write_predictions,
+    write_timing,
 )
 from emibench.models.inputs import MODALITY_NAMES, parse_modalities
 from emibench.models.late_fusion import HEADS, LateFusionRegressor, MemberBatch
@@ -256,7 +258,6 @@ def stack_run(
     test_labels_path: str | Path | None = None,
 ) -> RunRecord:
     """Train the late-fusion regressor of ``spec`` on the members and write the run folder."""
-    start = time.perf_counter()
     out_dir = Path(out_dir)
     letters = parse_modalities(spec.modalities)
     stores = _in_order(stores, letters)
@@ -288,6 +289,7 @@ def stack_run(
     out = {split: np.zeros((len(ids[split]), len(EMOTIONS))) for split in SPLITS}
     valid_row = {i: n for n, i in enumerate(ids["valid"])}
     log_rows, states, best_epochs = [], [], []
+    fit_seconds = predict_seconds = 0.0
     if spec.stack.fit_on == "train":
         plan = [(None, ids["train"], ids["valid"])]
     else:
@@ -299,9 +301,11 @@ def stack_run(
             model, data.subset({"train": learn, "valid": stop}), spec.train, spec.seed + k, device
         )
         model.load_state_dict(result.state)
+        fit_seconds += result.seconds
         states.append({n: v.cpu() for n, v in result.state.items()})
         best_epochs.append(result.best_epoch)
         log_rows += [{"fold": k, **row} for row in result.log_rows]
+        start = time.perf_counter()
         for split in SPLITS:
             if split == "valid" and held is not None:
                 fold_pred, _ = predict(model, data.subset({"fold": held}), "fold", 4096, device)
@@ -309,6 +313,7 @@ def stack_run(
             else:
                 split_pred, _ = predict(model, data, split, 4096, device)
                 out[split] += split_pred / len(plan)
+        predict_seconds += time.perf_counter() - start
         log.info(
             "fold %d of %d: %d clips learnt, %d for early stopping, best epoch %d",
             k + 1,
@@ -355,6 +360,7 @@ def stack_run(
         },
     )
     write_record(record, out_dir)
+    write_timing(out_dir, fit_seconds, predict_seconds, len(every))
     log.info(
         "done: %s/%s seed %d, late fusion of %d runs, valid mean Pearson %.4f, %.1f s",
         spec.system,
@@ -362,7 +368,7 @@ def stack_run(
         spec.seed,
         len(member_dirs),
         splits["valid"].mean_pearson,
-        time.perf_counter() - start,
+        fit_seconds + predict_seconds,
     )
     return record
 

@@ -9,9 +9,9 @@ A run = (system, variant, seed) with a resolved config::
 A model that holds encoders of its own (``model.encoders``: TAEMI end to end) trains them with
 the rest at ``encoder_lr`` (0 freezes them), on raw waves and token ids.
 
-It writes the run folder of docs/architecture.md: metrics.json, predictions_{split}.csv for every
-clip of every split, train_log.tsv, model.pt, and fusion_weights_{valid,test}.csv for models that
-expose fusion weights (DSCMN).
+It writes the run folder of docs/architecture.md: metrics.json, timing.json, predictions_{split}.csv
+for every clip of every split, train_log.tsv, model.pt, and fusion_weights_{valid,test}.csv for
+models that expose fusion weights (DSCMN).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from emibench.evaluate.run_files import (
     predictions_path,
     write_fusion_weights,
     write_predictions,
+    write_timing,
     write_train_log,
 )
 from emibench.features.sets import FEATURE_SETS
@@ -418,7 +419,9 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
     )
     result = fit(model, data, spec.train, spec.seed, device)
     model.load_state_dict(result.state)
+    start = time.perf_counter()
     splits = predict_splits(model, data, SPLITS, out_dir, spec.train, device)
+    predict_seconds = time.perf_counter() - start
     write_train_log(result.log_rows, out_dir / "train_log.tsv")
     torch.save(
         {
@@ -457,6 +460,8 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
         },
     )
     write_record(record, out_dir)
+    n_predicted = sum(len(data.ids[split]) for split in SPLITS)
+    write_timing(out_dir, result.seconds, predict_seconds, n_predicted)
     log.info(
         "done: %s/%s seed %d, valid mean Pearson %.4f%s, best epoch %d of %d, %.1f s",
         spec.system,
