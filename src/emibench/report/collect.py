@@ -110,6 +110,13 @@ def collect_runs(metric_paths: list[str | Path], conditions: bool = False) -> pd
     return frame.reset_index(drop=True)
 
 
+def run_devices(metric_paths: list[str | Path]) -> list[str]:
+    """The devices the runs trained on, as their metrics.json record them, without repeats (a
+    fused run, which trains nothing, records ``none`` and is left out)."""
+    devices = {str(read_run_metrics(p).get("device", "not recorded")) for p in metric_paths}
+    return sorted(devices - {"none"})
+
+
 def mean_over_seeds(results: pd.DataFrame, split: str) -> pd.DataFrame:
     """Mean Pearson (``emotion == 'mean'``) of each (system, variant) over its seeds, on ``split``."""
     sel = results[(results["split"] == split) & (results["emotion"] == "mean")]

@@ -36,6 +36,7 @@ import torch
 
 from emibench.data.store import SequenceReader
 from emibench.data.tables import write_table
+from emibench.devices import describe_device
 from emibench.emotions import EMOTIONS
 from emibench.evaluate.labels import read_manifest, read_test_labels, split_ids, split_labels
 from emibench.evaluate.run_files import (
@@ -337,7 +338,7 @@ def stack_run(
         "epochs_run": int(max(row["epoch"] for row in log_rows)),
         "train_seconds": round(time.perf_counter() - start, 3),
         "n_params": sum(p.numel() for p in regressor().parameters()),
-        "device": str(device),
+        "device": describe_device(device),
         "config": {
             "stack": dataclasses.asdict(spec.stack),
             "train": dataclasses.asdict(spec.train),
