@@ -44,6 +44,8 @@ def report(tmp_path_factory):
         out / "results.tsv",
         "--metrics",
         out / "metrics.json",
+        "--lock",
+        REPO / "envs" / "requirements.lock",
         "--config",
         cfg,
     )
@@ -139,6 +141,8 @@ def test_report_html_holds_tables_and_embedded_images(report):
     assert "V+A+T" in html and "Oracle" in html
     assert "Robustness" in html and "drop +0.4" in html and "noise0db" in html
     assert "torch" in html and "Traceback" not in html
+    environment = json.loads((out / "metrics.json").read_text())["environment"]
+    assert environment["lock"]["sha256"] in html and "devices of the runs" in html
     assert 'src="http' not in html  # standalone: no CDN script
 
 

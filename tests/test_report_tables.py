@@ -2,14 +2,18 @@
 
 import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from emibench.environment.lock import file_sha256
 from emibench.evaluate.metrics import mean_pearson, pearson_per_emotion
 from emibench.report.bootstrap import bootstrap_pearson
 from report_fake_runs import REPORT_CONFIG, make_fake_project
+
+LOCK = Path(__file__).resolve().parents[1] / "envs" / "requirements.lock"
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +32,8 @@ def project(tmp_path_factory):
             str(out / "results.tsv"),
             "--metrics",
             str(out / "metrics.json"),
+            "--lock",
+            str(LOCK),
             "--config",
             cfg,
         ],
@@ -87,6 +93,24 @@ def test_collect_is_one_long_row_per_run_split_emotion(project):
     metrics = json.loads((out / "metrics.json").read_text())
     expected = direct_scores(fake, "dscmn", "VAT", "valid").mean()
     assert metrics["valid"]["systems"]["dscmn"]["VAT"] == pytest.approx(expected, abs=1e-4)
+
+
+def test_collect_records_the_environment_and_nothing_that_varies(project, tmp_path):
+    fake, out = project
+    environment = json.loads((out / "metrics.json").read_text())["environment"]
+    assert environment["lock"]["sha256"] == file_sha256(LOCK)
+    assert environment["devices"] == ["cpu"]  # the fake runs' device; fused runs have none
+    assert {"torch", "transformers", "open_clip_torch", "snakemake", "numpy"} <= set(
+        environment["packages"]
+    )
+    again = tmp_path / "metrics.json"
+    subprocess.run(
+        ["emibench", "collect", "--runs", *map(str, fake["runs"]), "--results"]
+        + [str(tmp_path / "results.tsv"), "--metrics", str(again), "--lock", str(LOCK)]
+        + ["--config", json.dumps(REPORT_CONFIG)],
+        check=True,
+    )
+    assert again.read_bytes() == (out / "metrics.json").read_bytes()
 
 
 @pytest.mark.parametrize(

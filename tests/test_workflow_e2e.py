@@ -3,7 +3,8 @@
 The run also follows docs/own-system.md: a throwaway package, installed into a temporary folder
 that Snakemake's PYTHONPATH carries, registers a model under the entry-point group; its system is
 added to the config as the page says and must reach the results, the systems table and a
-submission like the built-ins. Every path that dvc.yaml tracks must exist afterwards.
+submission like the built-ins. Every path that dvc.yaml tracks must exist afterwards, and every
+score must equal the committed reference (reference/e2e.tsv).
 """
 
 import json
@@ -23,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 # config/config.yaml keeps these); one that changes frames and one that changes audio.
 CONDITIONS = ("occlusion50", "babble0db")
 ADDED = "text_removed"  # added afterwards: only its branch (and the report) may run
+REFERENCE = REPO / "reference" / "e2e.tsv"
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +71,15 @@ def snakemake(work, *args, extra=()):
     )
 
 
+@pytest.fixture(scope="module")
+def dag(workdir):
+    """The whole DAG, run once for the tests of this module."""
+    return snakemake(workdir, "all")
+
+
 @pytest.mark.slow
-def test_whole_dag_runs_and_is_complete(workdir):
-    result = snakemake(workdir, "all")
-    assert result.returncode == 0, result.stderr[-6000:]
+def test_whole_dag_runs_and_is_complete(workdir, dag):
+    assert dag.returncode == 0, dag.stderr[-6000:]
     out = workdir / "results" / "e2e"
 
     manifest = pd.read_csv(out / "manifest.tsv", sep="\t", dtype={"id": str})
@@ -155,3 +162,17 @@ def test_whole_dag_runs_and_is_complete(workdir):
     }
     # one predict job per condition: the added one
     assert jobs.get("robustness_predict") == 1 and set(jobs) <= branch, jobs
+
+
+@pytest.mark.slow
+def test_scores_equal_the_reference(workdir, dag):
+    """Every score of the run (system, variant, seed, split, emotion) equals reference/e2e.tsv
+    within emibench.report.reference.TOLERANCE; EMIBENCH_UPDATE_REFERENCE=1 rewrites the
+    reference from this run first (commit it with the change that moved the scores)."""
+    assert dag.returncode == 0, dag.stderr[-3000:]
+    check = ["emibench", "check-scores", "--results", str(workdir / "results/e2e/results.tsv")]
+    check += ["--reference", str(REFERENCE)]
+    if os.environ.get("EMIBENCH_UPDATE_REFERENCE") == "1":
+        subprocess.run([*check, "--update"], check=True)
+    result = subprocess.run(check, check=False, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-8000:]

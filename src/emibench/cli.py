@@ -27,6 +27,7 @@ STAGE_CLIS = (
     "emibench.evaluate.cli",
     "emibench.report.cli",
     "emibench.bench.cli",
+    "emibench.environment.cli",
 )
 
 

@@ -16,6 +16,14 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def describe_device(device: torch.device) -> str:
+    """What a run records of its device: ``cpu``, or ``cuda:0 (NVIDIA H100 80GB HBM3)``."""
+    if device.type != "cuda":
+        return str(device)
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+
+
 def autocast(device: torch.device, precision: str = "auto"):
     """bf16 autocast on CUDA for ``auto``/``bf16``; a no-op context on the CPU or for ``fp32``."""
     if device.type == "cuda" and precision in ("auto", "bf16"):

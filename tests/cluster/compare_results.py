@@ -1,8 +1,9 @@
 """Compare two runs' metrics: ``python compare_results.py LOCAL_RESULTS CLUSTER_RESULTS``.
 
 Each argument is a ``results/<dataset>`` folder. Prints every entry of ``metrics.json`` side by
-side and the largest difference of any per-emotion Pearson in ``results.tsv``; exits 1 unless
-both are identical (training is deterministic on the CPU with the same seeds and threads).
+side and every score of ``results.tsv`` that differs (emibench.report.reference, tolerance 0);
+exits 1 unless both are identical (training is deterministic on the CPU with the same seeds and
+threads).
 """
 
 import argparse
@@ -10,9 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-KEYS = ["system", "variant", "seed", "split", "emotion"]
+from emibench.report.reference import describe_moved, moved_scores, read_scores
 
 
 def flatten(tree, prefix=""):
@@ -37,15 +36,13 @@ def compare(local: Path, cluster: Path) -> bool:
         same &= a == b
         print(f"{key:<{width}}  {a!s:>10}  {b!s:>10}{mark}")
 
-    frames = [pd.read_csv(d / "results.tsv", sep="\t") for d in (local, cluster)]
-    joined = frames[0].merge(frames[1], on=KEYS, how="outer", suffixes=("_local", "_cluster"))
-    missing = joined[["pearson_local", "pearson_cluster"]].isna().any(axis=1).sum()
-    diff = (joined["pearson_local"] - joined["pearson_cluster"]).abs().max()
-    print(
-        f"results.tsv: {len(joined)} (system, variant, seed, split, emotion) rows, "
-        f"{missing} in one run only, largest |local - cluster| Pearson {diff:.3g}"
-    )
-    return same and missing == 0 and diff == 0
+    ours, theirs = (read_scores(d / "results.tsv") for d in (local, cluster))
+    moved = moved_scores(ours, theirs, tolerance=0.0)
+    if len(moved):
+        print("results.tsv, old = local, new = cluster: " + describe_moved(moved, len(ours), 0.0))
+    else:
+        print(f"results.tsv: all {len(ours)} scores identical")
+    return same and moved.empty
 
 
 def main(argv=None):

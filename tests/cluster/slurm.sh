@@ -30,7 +30,8 @@ for cmd in slurmctld slurmd slurmdbd sbatch sacct munged mariadbd mariadb-instal
   fi
 done
 if ! python3 -c "import snakemake_executor_plugin_slurm" 2>/dev/null; then
-  python3 -m pip install -q -c envs/constraints.txt -e ".[slurm]"
+  python3 -m pip install -q -r envs/requirements.lock
+  python3 -m pip install -q --no-deps -e .
 fi
 python3 -m pip show snakemake-executor-plugin-slurm | grep -E "^(Name|Version)"
 slurmctld -V

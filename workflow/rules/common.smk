@@ -37,6 +37,8 @@ SOURCE = config["dataset"]["source"]
 R = f"results/{DATASET}"
 SPLITS = ["train", "valid", "test"]
 ENV = "../../envs/emibench.yaml"
+# The locked environment; its sha256 goes into the metrics (emibench collect --lock).
+LOCK = str(Path(workflow.basedir) / "envs" / "requirements.lock")
 # The checkout that ENV's pip lines install (conda reads a copy of ENV under .snakemake/conda/).
 os.environ.update(EMIBENCH_SOURCE=workflow.basedir)
 

@@ -5,6 +5,7 @@
 rule collect:
     input:
         runs=PLAN.metrics_files(),
+        lock=LOCK,
     output:
         results=PATHS["results_table"],
         metrics=PATHS["metrics"],
@@ -18,7 +19,8 @@ rule collect:
         config=as_json(REPORT),
     shell:
         "emibench collect --runs {input.runs} --results {output.results}"
-        " --metrics {output.metrics} --config {params.config} > {log} 2>&1"
+        " --metrics {output.metrics} --lock {input.lock} --config {params.config}"
+        " > {log} 2>&1"
 
 
 rule tables:

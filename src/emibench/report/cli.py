@@ -46,7 +46,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the runs' metrics.json under robustness conditions: a condition column, and "
         "metrics {split: {condition: {system: {variant: r}}}}",
     )
+    p.add_argument(
+        "--lock",
+        help="envs/requirements.lock: the metrics get an `environment` entry (the lock's sha256, "
+        "installed packages that differ from it, key versions, the runs' devices)",
+    )
     p.set_defaults(func=_collect)
+
+    p = sub.add_parser(
+        "check-scores",
+        help="compare a results table's scores with its committed reference (reference/*.tsv)",
+        description="Compare the Pearson r of every (system, variant, seed, split, emotion) of "
+        "a results table (results.tsv) with a reference file; exit 1 naming every row that "
+        "moved by more than the tolerance, appeared or disappeared. --update writes the "
+        "reference from the table instead (commit it with the change that moved the scores, "
+        "saying why).",
+    )
+    p.add_argument("--results", required=True, help="results.tsv of `emibench collect`")
+    p.add_argument(
+        "--reference", required=True, help="the reference file, e.g. reference/synthetic.tsv"
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=None,
+        help="largest |new - old| that counts as the same score (default 1e-6)",
+    )
+    p.add_argument("--update", action="store_true", help="write the reference from --results")
+    p.set_defaults(func=_check_scores)
 
     p = sub.add_parser(
         "tables",
@@ -210,10 +237,12 @@ def _inputs(args: argparse.Namespace, splits: list[str] | None = None):
 
 def _collect(args: argparse.Namespace) -> int:
     from emibench.data.tables import write_table
+    from emibench.environment.record import environment_record
     from emibench.report.collect import (
         collect_runs,
         condition_metrics,
         merge_tables,
+        run_devices,
         summary_metrics,
     )
     from emibench.settings import ConfigError
@@ -229,6 +258,8 @@ def _collect(args: argparse.Namespace) -> int:
     else:
         rows = {name: body["rows"] for name, body in args.config["tables"].items()}
         summary = summary_metrics(results, rows)
+    if args.lock:
+        summary["environment"] = environment_record(args.lock, run_devices(args.runs))
     Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)
     Path(args.metrics).write_text(json.dumps(summary, indent=2) + "\n")
     n_pairs = len(results[["system", "variant"]].drop_duplicates())
@@ -239,6 +270,40 @@ def _collect(args: argparse.Namespace) -> int:
         n_pairs,
         args.results,
         args.metrics,
+    )
+    return 0
+
+
+def _check_scores(args: argparse.Namespace) -> int:
+    from emibench.report.reference import (
+        TOLERANCE,
+        describe_moved,
+        moved_scores,
+        read_scores,
+        write_reference,
+    )
+
+    if args.update:
+        n = write_reference(args.results, args.reference)
+        log.info("wrote %d scores of %s to %s", n, args.results, args.reference)
+        return 0
+    tolerance = TOLERANCE if args.tolerance is None else args.tolerance
+    reference = read_scores(args.reference)
+    moved = moved_scores(reference, read_scores(args.results), tolerance)
+    if len(moved):
+        log.error(
+            "%s against %s: %s",
+            args.results,
+            args.reference,
+            describe_moved(moved, len(reference), tolerance),
+        )
+        return 1
+    log.info(
+        "%s: all %d scores equal %s (tolerance %g)",
+        args.results,
+        len(reference),
+        args.reference,
+        tolerance,
     )
     return 0
 

@@ -103,6 +103,13 @@ def _sorted(frame: pd.DataFrame, sources: list) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def run_devices(metric_paths: list[str | Path]) -> list[str]:
+    """The devices the runs trained on, as their metrics.json record them, without repeats (a
+    fused run, which trains nothing, records ``none`` and is left out)."""
+    devices = {read_record(p).device for p in metric_paths}
+    return sorted(devices - {"none"})
+
+
 def mean_over_seeds(results: pd.DataFrame, split: str) -> pd.DataFrame:
     """Mean Pearson (``emotion == 'mean'``) of each (system, variant) over its seeds, on ``split``."""
     sel = results[(results["split"] == split) & (results["emotion"] == "mean")]

@@ -37,6 +37,7 @@ import torch
 
 from emibench.data.store import SequenceReader
 from emibench.data.tables import write_table
+from emibench.devices import describe_device
 from emibench.emotions import EMOTIONS
 from emibench.evaluate.labels import read_manifest, read_test_labels, split_ids, split_labels
 from emibench.evaluate.record import (
@@ -347,7 +348,7 @@ def stack_run(
         best_epoch=round(float(np.mean(best_epochs))),
         epochs_run=int(max(row["epoch"] for row in log_rows)),
         n_params=sum(p.numel() for p in regressor().parameters()),
-        device=str(device),
+        device=describe_device(device),
         members=[str(d) for d in member_dirs],
         config={
             "stack": dataclasses.asdict(spec.stack),

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from emibench.devices import autocast
+from emibench.devices import autocast, describe_device
 from emibench.evaluate.metrics import mean_pearson
 from emibench.evaluate.record import NAMES, RunRecord, SplitScores, split_scores, write_record
 from emibench.evaluate.run_files import (
@@ -449,7 +449,7 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
         epochs_run=result.epochs_run,
         n_params=n_params,
         n_encoder_params=n_encoder,
-        device=str(device),
+        device=describe_device(device),
         config={
             "model": spec.model,
             "train": dataclasses.asdict(spec.train),
