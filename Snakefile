@@ -36,3 +36,8 @@ rule all:
         train_targets(),
         robustness_targets(),
         report_targets(),
+
+
+onerror:
+    for note in explain_failures(log):
+        print(note, file=sys.stderr)

@@ -179,6 +179,7 @@ def features_argv(
     organiser: dict | None = None,
     settings: dict | None = None,
     device: str = "cpu",
+    stage1_features: str = "encoder",
 ) -> list[str]:
     """`emibench features --job` for shards 0, 1, ... of ``split`` (``write_shard`` dicts), each
     store into the folder ``out/{v,a,t}`` (readable as a store by SequenceReader)."""
@@ -211,5 +212,6 @@ def features_argv(
         {k: dict(v) for k, v in (encoders or {}).items()},
         {k: str(v) for k, v in (stage1 or {}).items()},
         {k: str(v) for k, v in (organiser or {}).items()},
+        stage1_features,
     )
     return ["features", "--job", to_json(job), "--device", device]

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 import yaml
 
-from emibench.asr.transcribe import AsrSettings, make_transcriber
+from emibench.asr.settings import AsrSettings
+from emibench.asr.transcribe import make_transcriber
 from emibench.encoders.registry import load_encoder
 from emibench.encoders.rehearsal import deep_merge
 from emibench.settings import settings_from

@@ -4,7 +4,7 @@ a direct computation.
 
 ``make_fake_project(root)`` writes, under ``root``:
 ``manifest.tsv``, ``test_labels.csv``, ``latents.csv``, ``table1.csv``/``.md``, ``data_report.md``,
-``stage1/{vision_text,audio_text}/log.tsv`` and ``runs/<system>/<variant>/seed<k>/`` with
+``stage1/joint/seed0/log.tsv`` (both pairs' rows) and ``runs/<system>/<variant>/seed<k>/`` with
 ``metrics.json``, ``timing.json``, ``predictions_{valid,test}.csv``, ``train_log.tsv`` and (dscmn)
 ``fusion_weights_{valid,test}.csv``; a fused and a late-fusion system over some of those runs
 (COMPOSITES); and the Snakemake benchmark files of the train and stack jobs
@@ -250,12 +250,13 @@ def make_fake_project(
     )
     (root / "table1.md").write_text("| split | clips |\n|---|---|\n| train | 20 |\n")
     (root / "data_report.md").write_text("# Data report\n\nAll clips decoded.\n")
-    for pair in ("vision_text", "audio_text"):
-        epochs = np.arange(1, 6)
-        _write_csv(
+    epochs = np.arange(1, 6)
+    _write_csv(
+        pd.concat(
             pd.DataFrame(
                 {
                     "epoch": epochs,
+                    "pair": pair,
                     "lr": 1e-5 * 0.5**epochs,
                     "train_loss": 3.0 / epochs,
                     "valid_loss": 3.2 / epochs,
@@ -263,10 +264,13 @@ def make_fake_project(
                     "valid_recall_at_5": 0.18 * epochs,
                     "n_train": 20,
                     "n_left_out": 0,
+                    "selected": epochs == 4,
                 }
-            ),
-            root / "stage1" / pair / "log.tsv",
-        )
+            )
+            for pair in ("vision_text", "audio_text")
+        ),
+        root / "stage1" / "joint" / "seed0" / "log.tsv",
+    )
 
     metric_paths = []
     for system, variant, features, modalities, noise in RUNS:
@@ -351,7 +355,7 @@ def make_fake_project(
         "table1_csv": root / "table1.csv",
         "table1_md": root / "table1.md",
         "data_report": root / "data_report.md",
-        "stage1_logs": [root / "stage1" / p / "log.tsv" for p in ("vision_text", "audio_text")],
+        "stage1_logs": [root / "stage1" / "joint" / "seed0" / "log.tsv"],
         "labels": labels,
         "ids": ids,
     }

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from emibench.asr.base import COLUMNS, Transcriber, Transcript
-from emibench.asr.transcribe import AsrSettings, merge_transcripts, transcribe_shard
+from emibench.asr.settings import AsrSettings
+from emibench.asr.transcribe import merge_transcripts, transcribe_shard
 from emibench.data.store import SequenceWriter
 from emibench.data.tables import read_table, write_table
 from emibench.settings import settings_from
@@ -106,3 +107,49 @@ def test_settings_reject_unknown_keys():
         settings_from(AsrSettings, '{"backend": "whisper", "modle": "x"}', "preprocess.asr")
     with pytest.raises(ValueError, match="needs a model"):
         settings_from(AsrSettings, {"backend": "whisper"}, "preprocess.asr")
+
+
+def test_transcript_sets_lay_each_sets_changes_over_the_default_asr_section():
+    from emibench.asr.settings import DEFAULT_SET, AsrSettings, TranscriptSets
+    from emibench.settings import ConfigError
+
+    asr = {"backend": "whisper", "model": "openai/whisper-large-v3-turbo", "batch_size": 16}
+    taemi = {"model": "openai/whisper-large-v3", "num_beams": 5, "first_segment_only": True}
+    sets = TranscriptSets.from_config(asr, {"taemi": taemi})
+    assert sorted(sets.sets) == [DEFAULT_SET, "taemi"]
+    assert sets[DEFAULT_SET] == AsrSettings(**asr)
+    assert sets["taemi"] == AsrSettings(**{**asr, **taemi})
+    assert sets.config("taemi")["batch_size"] == 16 and sets.config("taemi")["num_beams"] == 5
+    assert TranscriptSets.from_config(asr, None).sets == {DEFAULT_SET: AsrSettings(**asr)}
+    with pytest.raises(ConfigError, match="no transcript set 'other'"):
+        sets["other"]
+    with pytest.raises(ConfigError, match=r"transcript_sets.taemi: unknown key\(s\) \['beams'\]"):
+        TranscriptSets.from_config(asr, {"taemi": {"beams": 5}})
+    with pytest.raises(ConfigError, match="preprocess.asr's set"):
+        TranscriptSets.from_config(asr, {"default": {"num_beams": 5}})
+    with pytest.raises(ConfigError, match="transcript_sets.ps: .*first_segment_only needs"):
+        TranscriptSets.from_config(
+            asr, {"ps": {"backend": "pocketsphinx", "first_segment_only": True}}
+        )
+
+
+def test_the_schema_of_a_transcript_set_has_the_keys_of_the_asr_section():
+    """preprocess.transcript_sets repeats preprocess.asr's keys and their types without defaults
+    (a set's defaults are preprocess.asr's values); both match AsrSettings."""
+    import dataclasses
+    from pathlib import Path
+
+    import yaml
+
+    from emibench.asr.settings import AsrSettings
+
+    schema = yaml.safe_load(
+        (Path(__file__).parents[1] / "config/schema/preprocess.schema.yaml").read_text()
+    )
+    asr = schema["properties"]["asr"]["properties"]
+    change = schema["properties"]["transcript_sets"]["additionalProperties"]["properties"]
+    assert set(asr) == set(change) == {f.name for f in dataclasses.fields(AsrSettings)}
+    assert not [k for k, v in change.items() if "default" in v]
+    for key, value in change.items():
+        own = {k: v for k, v in asr[key].items() if k not in ("default", "description")}
+        assert own == {k: v for k, v in value.items() if k != "description"}, key

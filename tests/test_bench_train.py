@@ -12,15 +12,23 @@ DEMO = Path(__file__).parents[1] / "config" / "config.yaml"
 
 
 def test_trained_systems_take_their_widths_from_the_feature_set():
+    """stage1 features are the Stage I encoders' outputs (their widths), or with stage1.features
+    head the projection heads' (proj_dim)."""
     config = yaml.safe_load(DEMO.read_text())
-    systems = dict(trained_systems(config, parse_dims("V=7,A=8,T=9")))
+    config["stage1"]["features"] = "encoder"
+    official, encoders = parse_dims("V=7,A=8,T=9"), parse_dims("V=5,A=6,T=4", "--encoder-dims")
+    systems = dict(trained_systems(config, official, encoders))
     assert "baseline_fusion" not in systems  # a fusion of runs trains nothing
     assert "late_fusion" not in systems
-    proj = config["stage1"]["proj_dim"]
-    assert systems["dscmn"]["dims"] == {"V": proj, "A": proj, "T": proj}
+    assert systems["dscmn"]["dims"] == {"V": 5, "A": 6, "T": 4}
     assert systems["baseline_vit_gru"]["dims"] == {"V": 7, "A": 8, "T": 9}
-    with pytest.raises(ValueError, match="X=3"):
-        parse_dims("V=1,X=3")
+    heads = {**config, "stage1": {**config["stage1"], "features": "head"}}  # the demo's
+    proj = config["stage1"]["proj_dim"]
+    assert dict(trained_systems(heads, official, encoders))["dscmn"]["dims"] == dict.fromkeys(
+        "VAT", proj
+    )
+    with pytest.raises(ValueError, match="--encoder-dims: .*X=3"):
+        parse_dims("V=1,X=3", "--encoder-dims")
 
 
 def test_bench_prints_a_figure_per_system(capsys):

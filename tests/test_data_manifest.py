@@ -5,6 +5,7 @@ import logging
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from emibench.cli import main
@@ -162,6 +163,17 @@ def test_data_report(manifest):
     assert "## Clips without audio" in text and "`00001` (train)" in text
     assert "## Portrait clips (1)" in text and "32x48" in text
     assert "## Frame rates other than 24/25/30 (" in text and "60.000 fps" in text
+    assert "Train transcripts" not in text
+
+
+def test_data_report_names_a_transcript_set_that_is_the_same_for_every_train_clip(manifest):
+    train = manifest.loc[manifest["split"] == "train", "id"].tolist()
+    same = pd.DataFrame({"id": train, "text": ["thank you for watching"] * len(train)})
+    varied = pd.DataFrame({"id": train, "text": [f"clip {i} speaks" for i in train]})
+    text = data_report(manifest, "tiny", {"default": varied, "taemi": same})
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert "nearly constant" not in rows["default"]
+    assert f"text: 1 distinct transcript among {len(train)} train clips" in rows["taemi"]
 
 
 def test_cli_steps(root, tmp_path, capfd):

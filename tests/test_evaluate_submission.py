@@ -180,3 +180,22 @@ def test_test_labels_hidden_or_incomplete(project):
     assert read_test_labels(project / "empty.csv", IDS["test"]) is None
     with pytest.raises(KeyError, match="00011"):
         read_test_labels(project / "test_labels.csv", [*IDS["test"], "00011"])
+
+
+def test_predictions_are_raw_and_only_the_submission_is_clipped(project):
+    """Runs keep and are scored on their raw outputs (no source says the challenge clips); the
+    ABAW submission file is clipped to the labels' range."""
+    runs = [_fake_run(project, "raw", "V", s, 0.4, offset) for s, offset in ((0, 0.8), (1, 1.0))]
+    low = read_predictions(runs[0] / "predictions_test.csv")
+    high = read_predictions(runs[1] / "predictions_test.csv")
+    assert high.to_numpy().max() == pytest.approx(1.3)
+    out = project / "raw.csv"
+    argv = ["submit", "--runs", *map(str, runs), "--manifest", str(project / "manifest.tsv")]
+    assert main([*argv, "--out", str(out)]) == 0
+    frame = pd.read_csv(out).set_index("Filename")
+    mean = ((low + high) / 2).sort_index().to_numpy()
+    np.testing.assert_allclose(frame.to_numpy(), np.clip(mean, 0, 1))
+    assert frame.to_numpy().max() == 1.0 and (mean > 1).any()
+    check_submission(out, IDS["test"])
+    with pytest.raises(ValueError, match="must be finite"):
+        write_predictions(["00000"], np.full((1, 6), np.nan), project / "nan.csv")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emibench.asr.transcribe import AsrSettings
+from emibench.asr.settings import AsrSettings
 from emibench.media.audio import AudioSettings
 from emibench.media.face_crop import FaceSettings
 from emibench.media.frames import FrameSettings

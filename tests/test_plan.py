@@ -76,6 +76,43 @@ def test_train_job_stores_are_feature_folders_and_raw_media(demo):
 SPLITS = ("train", "valid", "test")
 
 
+def test_stage1_jobs_follow_the_objective(demo, real):
+    assert real.stage1_jobs == ["joint"]
+    inputs = real.stage1_inputs("joint")
+    assert len(inputs["train_frames"]) == 64 and len(inputs["valid_audio"]) == 32
+    assert inputs["test_transcripts"] == "results/vidmimic2/transcripts/test.tsv"
+    assert set(real.stage1_encoders("joint")) == {"vision_encoder", "audio_encoder", "text_encoder"}
+    pairs = plan_of(change={"stage1": {"objective": "pairs"}})
+    assert pairs.stage1_jobs == ["vision_text", "audio_text"]
+    assert set(pairs.stage1_inputs("audio_text")) == {
+        "models",
+        *(f"{s}_{m}" for s in SPLITS for m in ("audio", "transcripts")),
+    }
+    assert set(pairs.stage1_encoders("vision_text")) == {"vision_encoder", "text_encoder"}
+    job = pairs.feature_job("stage1_seed0", "train")
+    assert job.stage1["audio"].endswith("/audio_text/seed0/checkpoint.pt")
+    assert job.stage1["text"].endswith("/vision_text/seed0/checkpoint.pt"), "stage1.text_pair"
+
+
+def test_a_run_reads_the_transcript_set_it_names(real):
+    e2e = real.runs_job("taemi", "VAT_taemi").runs[0].stores["text"]
+    assert e2e == [f"results/vidmimic2/transcripts/sets/taemi/{s}.tsv" for s in SPLITS]
+    assert real.transcript_shards("taemi", "valid")[0].endswith(
+        "/transcripts/sets/taemi/valid/00.tsv"
+    )
+    asr = real.predict_job("asr_babble10db")
+    run = next(r for r in asr.runs if r.run_dir.endswith("taemi/VAT_taemi/seed1"))
+    text = asr.run_stores(run)["text"]
+    assert (
+        text[0] == "results/vidmimic2/robustness/asr_babble10db/transcripts/sets/taemi/valid/00.tsv"
+    )
+    removed = real.predict_job("text_removed")
+    run = next(r for r in removed.runs if r.run_dir.endswith("taemi/VAT_taemi/seed1"))
+    assert removed.run_stores(run)["text"] == [
+        "results/vidmimic2/robustness/text_removed/transcripts/valid"
+    ]
+
+
 def test_stage1_seeds_pair_with_run_seeds(real):
     job = real.runs_job("dscmn", "VAT_stage1")
     for run in job.runs:
@@ -87,11 +124,9 @@ def test_stage1_seeds_pair_with_run_seeds(real):
 def test_feature_jobs_read_their_shards_and_sources(real):
     job = real.feature_job("stage1_seed1", "valid")
     assert job.kind == "stage1" and len(job.shards) == 32
-    assert job.stage1 == {
-        "visual": "results/vidmimic2/stage1/vision_text/seed1/checkpoint.pt",
-        "audio": "results/vidmimic2/stage1/audio_text/seed1/checkpoint.pt",
-        "text": "results/vidmimic2/stage1/vision_text/seed1/checkpoint.pt",
-    }
+    joint = "results/vidmimic2/stage1/joint/seed1/checkpoint.pt"
+    assert job.stage1 == {"visual": joint, "audio": joint, "text": joint}
+    assert job.stage1_features == "encoder", "the paper's Stage II reads the encoders' outputs"
     assert job.outputs["audio"].folder == "results/vidmimic2/features/stage1_seed1/audio/valid"
     assert job.outputs["audio"].files[-1].endswith("/audio/valid/31.h5")
     taemi = real.feature_job("taemi", "train")
@@ -100,7 +135,7 @@ def test_feature_jobs_read_their_shards_and_sources(real):
     official = real.feature_job("official", "test")
     assert official.organiser["source"] == "auto" and set(official.encoders) == set(SPLITS_STORES)
     inputs = real.feature_inputs("stage1_seed1", "valid")
-    assert inputs[0] == "results/vidmimic2/manifest.tsv" and len(inputs) == 1 + 3 * 32 + 2
+    assert inputs[0] == "results/vidmimic2/manifest.tsv" and len(inputs) == 1 + 3 * 32 + 1
 
 
 SPLITS_STORES = ("visual", "audio", "text")
@@ -203,6 +238,14 @@ def test_a_job_spec_with_an_unknown_key_names_it():
         (
             {"train": {"systems": {"dscmn": {"model": {"fusoin": "mean"}}}}},
             "fusoin",
+        ),
+        (
+            {
+                "train": {
+                    "systems": {"taemi": {"variants": {"VAT_taemi": {"transcripts": "taemy"}}}}
+                }
+            },
+            "taemi.variants.VAT_taemi.transcripts: no transcript set 'taemy'",
         ),
     ],
 )

@@ -11,7 +11,12 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SLURM = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
 GPU_RULES = {"features", "features_visual", "stage1", "train"}
-GPU_RULES |= {"transcribe", "robustness_transcribe"}  # Whisper (the demo's PocketSphinx: none)
+GPU_RULES |= {
+    "transcribe",
+    "transcribe_set",
+    "robustness_transcribe",
+    "robustness_transcribe_set",
+}  # Whisper (the demo's PocketSphinx: none)
 GPU_RULES |= {"robustness_features", "robustness_predict"}
 
 

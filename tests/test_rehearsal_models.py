@@ -12,7 +12,8 @@ import open_clip
 import pytest
 import torch
 
-from emibench.asr.transcribe import AsrSettings, make_transcriber
+from emibench.asr.settings import AsrSettings
+from emibench.asr.transcribe import make_transcriber
 from emibench.encoders import hub_cache, published
 from emibench.encoders.registry import load_encoder
 from emibench.encoders.rehearsal import (
@@ -63,6 +64,15 @@ TINY = {
         "num_attention_heads": 2,
         "intermediate_size": 64,
     },
+    "whisper_large_v3": {
+        "d_model": 32,
+        "encoder_layers": 2,
+        "decoder_layers": 3,
+        "encoder_attention_heads": 2,
+        "decoder_attention_heads": 2,
+        "encoder_ffn_dim": 64,
+        "decoder_ffn_dim": 64,
+    },
     "whisper": {
         "d_model": 32,
         "encoder_layers": 2,
@@ -96,6 +106,7 @@ def test_hub_layout_readme_and_manifest(hub_home):
         assert revision == manifest["models"][model.repo_id]["revision"] and len(revision) == 40
         assert any((entry / "snapshots" / revision).iterdir())
     assert manifest["models"]["openai/whisper-large-v3-turbo"]["dtype"] == "float16"
+    assert manifest["models"]["openai/whisper-large-v3"]["dtype"] == "float16"
     assert "RANDOM WEIGHTS" in (hub_home / "README.md").read_text()
     assert not (hub_home / ".partial").exists()
 
@@ -196,6 +207,25 @@ def test_whisper_real_tokenizer_and_transcriber_by_hub_name(hub_home):
     assert all(r.language in transcriber.id_to_language.values() for r in results)
 
 
+def test_taemis_whisper_large_v3_transcribes_its_first_segment_with_beam_5(hub_home):
+    """preprocess.transcript_sets.taemi of config/vidmimic2.yaml, by hub name."""
+    settings = AsrSettings(
+        backend="whisper",
+        model="openai/whisper-large-v3",
+        num_beams=5,
+        first_segment_only=True,
+        max_new_tokens=8,
+        batch_size=2,
+    )
+    transcriber = make_transcriber(settings, device="cpu")
+    assert transcriber.pipe.model.config.decoder_layers == 3  # the test size of its 32
+    assert transcriber.pipe.feature_extractor.feature_size == 128
+    rng = np.random.default_rng(0)
+    results = transcriber.transcribe([("00000", rng.normal(0, 0.1, 16000 * 3).astype(np.float32))])
+    assert [r.status for r in results] == ["ok"]
+    assert results[0].language in transcriber.id_to_language.values()
+
+
 def test_taemi_models_load_with_plain_transformers_calls(hub_home):
     from safetensors.torch import load_file
     from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
@@ -226,6 +256,7 @@ def test_taemi_models_load_with_plain_transformers_calls(hub_home):
 @pytest.mark.parametrize(
     ("key", "millions"),
     [("wav2vec2", 317.4), ("bert", 110.1), ("whisper", 808.9), ("wav2vec2_emotion", 165.3)]
+    + [("whisper_large_v3", 1543.5)]
     + [("distilbert", 67.0), ("vit", 86.4)],
 )
 def test_published_architectures_have_the_published_sizes(key, millions):
@@ -238,6 +269,7 @@ def test_published_architectures_have_the_published_sizes(key, millions):
         "wav2vec2": ("Wav2Vec2Config", "Wav2Vec2ForPreTraining"),
         "bert": ("BertConfig", "BertForPreTraining"),
         "whisper": ("WhisperConfig", "WhisperForConditionalGeneration"),
+        "whisper_large_v3": ("WhisperConfig", "WhisperForConditionalGeneration"),
         "wav2vec2_emotion": ("Wav2Vec2Config", "Wav2Vec2Model"),
         "distilbert": ("DistilBertConfig", "DistilBertForMaskedLM"),
         "vit": ("ViTConfig", "ViTModel"),

@@ -1,4 +1,5 @@
-"""Stage I training: a smoke run on random tensors whose loss falls, and the CLI on fake stores."""
+"""Stage I training: smoke runs on random tensors (one pair, and both pairs with clips lacking a
+medium), the CLI on fake stores (one pair and joint), checkpoints and the stage1 feature set."""
 
 import json
 
@@ -9,10 +10,19 @@ import torch
 
 from emibench.cli import main
 from emibench.data.store import SequenceReader
+from emibench.settings import ConfigError
 from emibench.stage1.checkpoint import load_stage1
-from emibench.stage1.data import PairClips
+from emibench.stage1.data import Stage1Clips
 from emibench.stage1.model import ContrastivePair
-from emibench.stage1.train import LOG_COLUMNS, PairSide, Stage1Settings, evaluate, train_pair
+from emibench.stage1.train import (
+    LOG_COLUMNS,
+    Side,
+    Stage1Settings,
+    evaluate,
+    selection_score,
+    stage1_settings,
+    train_stage1,
+)
 from features_fakes import MINILM, features_argv, tiny_models, write_manifest, write_shard
 
 
@@ -71,33 +81,49 @@ class _FrozenEncoder(torch.nn.Module):
         return []
 
 
-def _random_side(g, n, mixing, prefix):
-    """n clips whose segment means (2, D_media) map to their text vectors through ``mixing``."""
-    segments = torch.randn(n, 2, mixing.shape[0], generator=g)
-    text = segments.mean(1) @ mixing + 0.5 * torch.randn(n, mixing.shape[1], generator=g)
+def _random_side(g, n, mixings, prefix, lacking=None):
+    """n clips whose segment means (2, D_pair) map to their text vectors through each pair's
+    ``mixings[pair]``; ``lacking[pair]`` ids (by index) have no medium of that pair."""
+    d_text = next(iter(mixings.values())).shape[1]
     ids = [f"{prefix}{i:03d}" for i in range(n)]
     index = {clip_id: i for i, clip_id in enumerate(ids)}
-    return PairSide(
-        PairClips(ids, [f"text {i}" for i in range(n)]),
-        lambda batch: [segments[index[c]] for c in batch],
-        lambda batch: text[[index[c] for c in batch]],
+    latent = torch.randn(n, d_text, generator=g)
+    segments = {}
+    for pair, mixing in mixings.items():
+        seg = torch.randn(n, 2, mixing.shape[0], generator=g)
+        latent = latent + seg.mean(1) @ mixing
+        segments[pair] = seg
+    media = {
+        pair: {i for k, i in enumerate(ids) if k not in (lacking or {}).get(pair, ())}
+        for pair in mixings
+    }
+
+    def lookup(seg):
+        return lambda batch: [seg[index[c]] for c in batch]
+
+    return Side(
+        Stage1Clips(ids, [f"text {i}" for i in range(n)], media),
+        {pair: lookup(seg) for pair, seg in segments.items()},
+        lambda batch: latent[[index[c] for c in batch]],
     )
 
 
 @pytest.mark.parametrize("select", ["best_cycle", "last"])
 def test_the_kept_model_is_the_selected_epochs(select):
     g = torch.Generator().manual_seed(0)
-    mixing = torch.randn(12, 8, generator=g)
+    mixings = {"vision_text": torch.randn(12, 8, generator=g)}
     train, valid, test = (
-        _random_side(g, n, mixing, p) for n, p in ((48, "t"), (16, "v"), (16, "s"))
+        _random_side(g, n, mixings, p) for n, p in ((48, "t"), (16, "v"), (16, "s"))
     )
     settings = Stage1Settings(
         epochs=6, batch_size=16, lr_max=3e-2, lr_min=1e-4, cycle_epochs=2, proj_dim=8, select=select
     )
-    pair, log = train_pair(
-        train, valid, _FrozenEncoder(12), _FrozenEncoder(8), settings, torch.device("cpu"), test
+    encoders = {"visual": _FrozenEncoder(12), "text": _FrozenEncoder(8)}
+    pairs, log = train_stage1(
+        train, valid, encoders, ["vision_text"], settings, torch.device("cpu"), test
     )
     assert list(log.columns) == LOG_COLUMNS and log["selected"].sum() == 1
+    assert (log["pair"] == "vision_text").all()
     kept = log[log["selected"]].iloc[0]
     if select == "last":
         assert kept["epoch"] == 6
@@ -105,17 +131,64 @@ def test_the_kept_model_is_the_selected_epochs(select):
         candidates = log[log["epoch"].isin([2, 4, 6])]
         best = max(zip(candidates["valid_recall_at_5"], candidates["valid_recall_at_1"]))
         assert (kept["valid_recall_at_5"], kept["valid_recall_at_1"]) == best
-    pair.eval()
-    again = evaluate(pair, valid, settings.batch_size) | evaluate(
-        pair, test, settings.batch_size, "test"
+    pair = pairs["vision_text"].eval()
+    again = evaluate(pair, valid, "vision_text", settings.batch_size) | evaluate(
+        pair, test, "vision_text", settings.batch_size, "test"
     )
     for key, value in again.items():
         assert value == pytest.approx(kept[key], rel=1e-5), key
 
 
-def test_select_must_be_known():
+def test_joint_objective_trains_both_pairs_on_one_text_side_with_clips_lacking_a_medium():
+    """L_v2t + L_a2t in one model: each pair's loss falls although a quarter of the clips lack
+    audio and another quarter frames; each pair's figures count only its own clips; the kept
+    epoch is the best mean valid recall among the cycle ends."""
+    g = torch.Generator().manual_seed(0)
+    mixings = {
+        "vision_text": torch.randn(12, 8, generator=g),
+        "audio_text": torch.randn(10, 8, generator=g),
+    }
+    lacking = {"audio_text": range(12), "vision_text": range(12, 24)}
+    train = _random_side(g, 48, mixings, "t", lacking)
+    valid = _random_side(g, 24, mixings, "v", {"audio_text": range(4)})
+    settings = Stage1Settings(
+        epochs=6, batch_size=16, lr_max=3e-2, lr_min=1e-4, cycle_epochs=2, proj_dim=8
+    )
+    encoders = {
+        "visual": _FrozenEncoder(12),
+        "audio": _FrozenEncoder(10),
+        "text": _FrozenEncoder(8),
+    }
+    pairs, log = train_stage1(
+        train, valid, encoders, ["vision_text", "audio_text"], settings, torch.device("cpu")
+    )
+    assert sorted(pairs) == ["audio_text", "vision_text"]
+    assert list(log.columns) == LOG_COLUMNS and len(log) == 12
+    for name, frame in log.groupby("pair"):
+        assert frame["epoch"].tolist() == list(range(1, 7))
+        assert frame["train_loss"].iloc[-1] < frame["train_loss"].iloc[0], name
+        assert (frame["n_train"] == 36).all() and (frame["n_left_out"] == 12).all()
+    valid_chance = log.set_index("pair")["valid_chance_at_1"].groupby(level=0).first()
+    assert valid_chance["audio_text"] == pytest.approx(1 / 20)  # 4 valid clips lack audio
+    assert valid_chance["vision_text"] == pytest.approx(1 / 24)
+    kept = log[log["selected"]]
+    assert sorted(kept["pair"]) == ["audio_text", "vision_text"] and kept["epoch"].nunique() == 1
+    scores = {
+        epoch: selection_score(frame.to_dict("records"))
+        for epoch, frame in log[log["epoch"].isin([2, 4, 6])].groupby("epoch")
+    }
+    assert scores[int(kept["epoch"].iloc[0])] == max(scores.values())
+
+
+def test_settings_are_checked_and_the_workflow_keys_dropped():
     with pytest.raises(ValueError, match="select must be one of"):
         Stage1Settings(select="best")
+    with pytest.raises(ConfigError, match="objective must be one of"):
+        Stage1Settings(objective="both")
+    settings = stage1_settings({"seeds": [0, 1], "features": "head", "objective": "pairs"})
+    assert settings.objective == "pairs"
+    with pytest.raises(ConfigError, match="unknown key"):
+        stage1_settings({"feature": "head"})
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +198,13 @@ def data(tmp_path_factory):
     valid = [f"{i:05d}" for i in range(100, 112)]
     paths = {
         "train": write_shard(
-            root, "train", 0, train, missing_frames=("00002",), empty_text=("00005",)
+            root,
+            "train",
+            0,
+            train,
+            missing_frames=("00002",),
+            missing_audio=("00003", "00002"),
+            empty_text=("00005",),
         ),
         "valid": write_shard(root, "valid", 0, valid),
     }
@@ -137,27 +216,24 @@ def data(tmp_path_factory):
     return paths
 
 
-def _train(data, pair, media, settings, out, test=False):
+SPLIT_STORES = {"vision_text": ("frames",), "audio_text": ("audio",), "joint": ("frames", "audio")}
+
+
+def _train(data, target, settings, out, test=False):
     models = data["models"]
-    spec = (
-        {"model_name": str(models["clip"])}
-        if pair == "vision_text"
-        else {"name": str(models["wav2vec2"])}
-    )
-    argv = [
-        "stage1",
-        "--pair",
-        pair,
-        "--train-media",
-        str(data["train"][media]),
-        "--valid-media",
-        str(data["valid"][media]),
-        "--train-transcripts",
-        str(data["train"]["transcripts"]),
-        "--valid-transcripts",
-        str(data["valid"]["transcripts"]),
-        "--media-encoder",
-        json.dumps(spec),
+    objective = "joint" if target == "joint" else "pairs"
+    argv = ["stage1", "--pair", target]
+    splits = {"train": data["train"], "valid": data["valid"]}
+    if test:  # the valid shard again, so test's figures must equal valid's
+        splits["test"] = data["valid"]
+    for split, shard in splits.items():
+        for store in (*SPLIT_STORES[target], "transcripts"):
+            argv += [f"--{split}-{store}", str(shard[store])]
+    if "frames" in SPLIT_STORES[target]:
+        argv += ["--vision-encoder", json.dumps({"model_name": str(models["clip"])})]
+    if "audio" in SPLIT_STORES[target]:
+        argv += ["--audio-encoder", json.dumps({"name": str(models["wav2vec2"])})]
+    argv += [
         "--text-encoder",
         json.dumps({"name": MINILM, "max_length": 32}),
         "--settings",
@@ -169,6 +245,9 @@ def _train(data, pair, media, settings, out, test=False):
                 "lr_min": 1e-5,
                 "head_lr": 3e-3,
                 "segments": 2,
+                "objective": objective,
+                "seeds": [0],
+                "features": "encoder",
                 **settings,
             }
         ),
@@ -181,21 +260,12 @@ def _train(data, pair, media, settings, out, test=False):
         "--device",
         "cpu",
     ]
-    if test:  # the valid shard again, so test's figures must equal valid's
-        argv += [
-            "--test-media",
-            str(data["valid"][media]),
-            "--test-transcripts",
-            str(data["valid"]["transcripts"]),
-        ]
     assert main(argv) == 0
     return pd.read_csv(out / "log.tsv", sep="\t"), out / "checkpoint.pt"
 
 
 def test_vision_text_cli_logs_epochs_and_counts_left_out_clips(data, tmp_path, capsys):
-    log, ckpt = _train(
-        data, "vision_text", "frames", {"epochs": 4, "cycle_epochs": 2}, tmp_path, test=True
-    )
+    log, ckpt = _train(data, "vision_text", {"epochs": 4, "cycle_epochs": 2}, tmp_path, test=True)
     assert list(log.columns) == LOG_COLUMNS
     for k in (1, 5):
         assert log[f"test_recall_at_{k}"].tolist() == log[f"valid_recall_at_{k}"].tolist()
@@ -211,38 +281,116 @@ def test_vision_text_cli_logs_epochs_and_counts_left_out_clips(data, tmp_path, c
         (log["valid_recall_at_1"] >= 0) & (log["valid_recall_at_5"] >= log["valid_recall_at_1"])
     ).all()
     stage = load_stage1(ckpt)
-    assert stage.pair_name == "vision_text" and stage.pair.media_head.out_dim == 16
+    assert list(stage.pairs) == ["vision_text"] and stage.head("visual").out_dim == 16
+    assert sorted(stage.encoders) == ["text", "visual"]
     selected = torch.load(ckpt, weights_only=True)["selected_epoch"]
     assert selected in (2, 4) and log.loc[log["selected"], "epoch"].tolist() == [selected]
 
     out = tmp_path / "features"
-    shard = data["valid"]
     argv = features_argv(
         "stage1",
         "valid",
         data["manifest"],
-        shard,
+        data["valid"],
         out,
         stage1={"visual": ckpt, "audio": ckpt, "text": ckpt},
     )
     capsys.readouterr()
     assert main(argv) == 1
-    assert "the audio store comes from the Stage I pair audio_text" in capsys.readouterr().err
+    assert "without the audio encoder" in capsys.readouterr().err
 
 
-def test_audio_text_with_an_unfrozen_block_saves_and_restores_it(data, tmp_path):
-    log, ckpt = _train(data, "audio_text", "audio", {"epochs": 2, "train_layers": 1}, tmp_path)
-    assert len(log) == 2 and np.isfinite(log["valid_loss"]).all()
+def test_the_objective_and_the_pair_must_agree(data, tmp_path, capsys):
+    with pytest.raises(AssertionError):
+        _train(data, "vision_text", {"epochs": 1, "objective": "joint"}, tmp_path)
+    assert "stage1.objective is 'joint' but --pair vision_text" in capsys.readouterr().err
+    argv = [
+        "stage1",
+        "--pair",
+        "joint",
+        "--train-frames",
+        str(data["train"]["frames"]),
+        "--train-transcripts",
+        str(data["train"]["transcripts"]),
+        "--valid-transcripts",
+        str(data["valid"]["transcripts"]),
+        "--text-encoder",
+        json.dumps({"name": MINILM}),
+        "--checkpoint",
+        str(tmp_path / "c.pt"),
+        "--log",
+        str(tmp_path / "l.tsv"),
+    ]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "missing --vision-encoder --audio-encoder --train-audio --valid-frames" in err
+
+
+def test_joint_cli_trains_one_model_whose_checkpoint_gives_every_modality(data, tmp_path):
+    """One job: both pairs, one text encoder, unfrozen last blocks; the checkpoint holds the three
+    encoders' trained blocks and both pairs' heads; the stage1 feature set made from it stores
+    the encoders' outputs at their own widths (and the heads' with stage1_features head)."""
+    log, ckpt = _train(
+        data, "joint", {"epochs": 2, "cycle_epochs": 1, "train_layers": 1}, tmp_path, test=True
+    )
+    assert list(log.columns) == LOG_COLUMNS and len(log) == 4
+    rows = log.set_index(["epoch", "pair"])
+    assert rows.loc[(1, "vision_text"), "n_train"] == 22  # 00002 lacks frames, 00005 text
+    assert rows.loc[(1, "audio_text"), "n_train"] == 21  # 00002, 00003 lack audio, 00005 text
+    assert log["selected"].sum() == 2 and log.loc[log["selected"], "epoch"].nunique() == 1
+    assert np.isfinite(log["valid_loss"]).all() and np.isfinite(log["encoder_lr"]).all()
+
     saved = torch.load(ckpt, weights_only=True)
-    media_state, text_state = saved["encoder_state"]["media"], saved["encoder_state"]["text"]
-    assert media_state and all(k.startswith("model.encoder.") for k in media_state)
-    assert text_state and all(".layer.5." in k for k in text_state)
+    assert saved["objective"] == "joint" and saved["pairs"] == ["vision_text", "audio_text"]
+    assert sorted(saved["encoder_state"]) == ["audio", "text", "visual"]
+    assert all(saved["encoder_state"][m] for m in ("audio", "text", "visual"))
+    assert sorted(saved["pair_state"]) == ["audio_text", "vision_text"]
     stage = load_stage1(ckpt)
-    restored = dict(stage.media_encoder.named_parameters())
-    for name, value in media_state.items():
-        torch.testing.assert_close(restored[name].detach(), value)
+    assert stage.objective == "joint" and stage.text_pair == "vision_text"
+    for modality, state in saved["encoder_state"].items():
+        restored = dict(stage.encoders[modality].named_parameters())
+        for name, value in state.items():
+            torch.testing.assert_close(restored[name].detach(), value)
     fresh = dict(tiny_models_params(data))
-    assert any(not torch.equal(fresh[k], v) for k, v in media_state.items())  # the block did train
+    audio_state = saved["encoder_state"]["audio"]
+    assert any(not torch.equal(fresh[k], v) for k, v in audio_state.items())  # it trained
+    assert stage.head("audio") is stage.pairs["audio_text"].media_head
+
+    frames = SequenceReader(data["valid"]["frames"])
+    widths = {"v": stage.encoders["visual"].dim, "a": stage.encoders["audio"].dim, "t": 384}
+    for output, dims in (("encoder", widths), ("head", {"v": 16, "a": 16, "t": 16})):
+        out = tmp_path / output
+        argv = features_argv(
+            "stage1",
+            "valid",
+            data["manifest"],
+            data["valid"],
+            out,
+            stage1={"visual": ckpt, "audio": ckpt, "text": ckpt},
+            stage1_features=output,
+        )
+        assert main(argv) == 0
+        for name in "vat":
+            store = SequenceReader(out / name)
+            attrs = store.store_attrs()
+            assert attrs["featset"] == "stage1" and attrs["dim"] == dims[name], (output, name)
+            clip = store.ids()[0]
+            assert store[clip].dtype == np.float16 and store[clip].shape[1] == dims[name]
+            if name != "t":
+                assert len(store[clip]) == len(frames[clip])
+            assert ("+" in attrs["encoder"]) == (output == "head")
+    # the visual store holds the trained encoder's own outputs, not the untrained encoder's
+    from emibench.encoders.registry import load_encoder
+
+    visual = SequenceReader(tmp_path / "encoder" / "v")
+    clip = visual.ids()[0]
+    pixels = torch.from_numpy(np.asarray(frames[clip]))
+    untrained = load_encoder("vision", {"model_name": str(data["models"]["clip"])})
+    with torch.no_grad():
+        direct = stage.encoders["visual"](pixels).numpy()
+        before = untrained(pixels).numpy()
+    np.testing.assert_allclose(visual[clip].astype(np.float32), direct, rtol=1e-2, atol=1e-2)
+    assert np.abs(direct - before).max() > 1e-3
 
 
 def tiny_models_params(data):
@@ -253,31 +401,23 @@ def tiny_models_params(data):
     }
 
 
-def test_stage1_feature_set_has_the_projection_width(data, tmp_path):
-    _, vt = _train(data, "vision_text", "frames", {"epochs": 1}, tmp_path / "vt")
-    _, at = _train(data, "audio_text", "audio", {"epochs": 1}, tmp_path / "at")
-    out, shard = tmp_path / "features", data["valid"]
-    argv = features_argv(
-        "stage1",
-        "valid",
-        data["manifest"],
-        shard,
-        out,
-        stage1={"visual": vt, "audio": at, "text": vt},
-    )
-    assert main(argv) == 0
-    frames = SequenceReader(shard["frames"])
-    for name in "vat":
-        store = SequenceReader(out / name)
-        assert store.store_attrs()["featset"] == "stage1" and store.store_attrs()["dim"] == 16
-        clip = store.ids()[0]
-        assert store[clip].dtype == np.float16 and store[clip].shape[1] == 16
-        if name != "t":
-            assert len(store[clip]) == len(frames[clip])
+def test_audio_text_with_an_unfrozen_block_saves_and_restores_it(data, tmp_path):
+    log, ckpt = _train(data, "audio_text", {"epochs": 2, "train_layers": 1}, tmp_path)
+    assert len(log) == 2 and np.isfinite(log["valid_loss"]).all()
+    saved = torch.load(ckpt, weights_only=True)
+    media_state, text_state = saved["encoder_state"]["audio"], saved["encoder_state"]["text"]
+    assert media_state and all(k.startswith("model.encoder.") for k in media_state)
+    assert text_state and all(".layer.5." in k for k in text_state)
+    stage = load_stage1(ckpt)
+    restored = dict(stage.encoders["audio"].named_parameters())
+    for name, value in media_state.items():
+        torch.testing.assert_close(restored[name].detach(), value)
+    fresh = dict(tiny_models_params(data))
+    assert any(not torch.equal(fresh[k], v) for k, v in media_state.items())  # the block did train
 
 
 def test_heads_and_temperature_have_their_own_optimizer_groups(tmp_path):
-    """New heads train at head_lr, the pretrained blocks at lr_max; the temperature is never
+    """New heads train at head_lr, the pretrained blocks at lr_max; the temperatures are never
     weight-decayed (as CLIP); SGDR anneals every group with the same shape."""
     from emibench.encoders.registry import load_encoder
     from emibench.stage1.schedule import SGDR
@@ -285,15 +425,29 @@ def test_heads_and_temperature_have_their_own_optimizer_groups(tmp_path):
 
     models = tiny_models(tmp_path)
     encoder = load_encoder("vision", {"model_name": str(models["clip"])})
+    audio = load_encoder("audio", {"name": str(models["wav2vec2"])})
     text = load_encoder("text", {"name": MINILM})
+    encoders = {"visual": encoder, "audio": audio, "text": text}
     settings = Stage1Settings(head_lr=1e-2, lr_max=1e-5, lr_min=1e-7, train_layers=1)
-    pair = ContrastivePair(encoder.dim, text.dim, proj_dim=8)
-    groups = param_groups(pair, encoder, text, settings)
+    pairs = torch.nn.ModuleDict(
+        {
+            "vision_text": ContrastivePair(encoder.dim, text.dim, proj_dim=8),
+            "audio_text": ContrastivePair(audio.dim, text.dim, proj_dim=8),
+        }
+    )
+    groups = param_groups(pairs, encoders, settings)
     heads, temperature, blocks = groups
-    assert pair.logit_scale in temperature["params"] and temperature["weight_decay"] == 0.0
-    assert all(p is not pair.logit_scale for p in heads["params"])
+    assert [id(p) for p in temperature["params"]] == [
+        id(pair.logit_scale) for pair in pairs.values()
+    ]
+    assert temperature["weight_decay"] == 0.0
+    assert all(p.dim() == 2 for p in heads["params"]) and len(heads["params"]) == 4
     assert heads["lr"] == 1e-2 and heads["weight_decay"] == settings.weight_decay
-    assert blocks["lr"] == 1e-5 and len(blocks["params"]) > 0
+    trained = {id(p) for p in blocks["params"]}
+    for modality, enc in encoders.items():  # one text encoder, its last block trained once
+        tail = [p for m in enc.tail_modules(1) for p in m.parameters()]
+        assert tail and all(id(p) in trained for p in tail), modality
+    assert blocks["lr"] == 1e-5 and len(trained) == len(blocks["params"])
     optimizer = torch.optim.AdamW(groups)
     schedule = SGDR(optimizer, 4, settings.lr_max, settings.lr_min)
     for _ in range(2):
@@ -301,4 +455,4 @@ def test_heads_and_temperature_have_their_own_optimizer_groups(tmp_path):
     ratios = [g["lr"] / g["peak_lr"] for g in optimizer.param_groups]
     assert ratios == pytest.approx([ratios[0]] * 3) and ratios[0] < 1
     frozen = Stage1Settings(head_lr=1e-2, train_layers=0)
-    assert len(param_groups(pair, encoder, text, frozen)) == 2
+    assert len(param_groups(pairs, encoders, frozen)) == 2

@@ -174,3 +174,20 @@ def test_overrides_cap_every_run_of_a_rehearsal(tmp_path):
         run = job.runs[0]
         settings = RunSpec.from_config(run.system, run.variant, 0, run.config).train
         assert (settings.epochs, settings.max_train_batches, settings.batch_size) == (1, 2, 2)
+
+
+def test_a_run_names_its_transcript_set_only_where_its_model_encodes_text():
+    """transcripts: <set> picks the raw text a model that encodes text itself reads (TAEMI end
+    to end); a model on text features cannot take one."""
+    from emibench.settings import ConfigError
+
+    taemi = {"name": "taemi", "text_encoder": {"name": "bert-base-uncased"}}
+    config = {"features": "taemi", "modalities": "VAT", "model": taemi, "transcripts": "taemi"}
+    spec = RunSpec.from_config("taemi", "VAT_taemi", 0, config)
+    assert spec.transcripts == "taemi"
+    on_features = {**config, "features": "stage1", "model": {"name": "taemi"}}
+    with pytest.raises(ConfigError, match="transcripts 'taemi' applies only to a model that"):
+        RunSpec.from_config("taemi", "VAT_stage1_frozen", 0, on_features)
+    without = {k: v for k, v in config.items() if k != "transcripts"}
+    assert RunSpec.from_config("taemi", "VAT_taemi", 0, without).transcripts == "default"
+    assert TrainConfig().select == "best"

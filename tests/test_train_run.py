@@ -127,6 +127,36 @@ def test_early_stopping_keeps_best_epoch(fake, tmp_path):
     log = pd.read_csv(tmp_path / "train_log.tsv", sep="\t")
     assert metrics["epochs_run"] == len(log) and metrics["epochs_run"] == metrics["best_epoch"] + 2
     assert log["valid_mean_pearson"].idxmax() + 1 == metrics["best_epoch"]
+    assert metrics["predicted_epoch"] == metrics["best_epoch"]
+
+
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_select_last_predicts_with_the_last_epochs_weights(fake, tmp_path, ema_decay):
+    """TAEMI's authors predict with the last epoch's weights: early stopping still ends the run,
+    metrics.json keeps the best epoch and says which epoch predicted."""
+    train = {"epochs": 40, "batch_size": 16, "lr": 0.05, "patience": 2, "ema_decay": ema_decay}
+    best, _ = _run(
+        fake, tmp_path / "best", modalities="A", model={"name": "w2v_linear"}, train=train
+    )
+    last, _ = _run(
+        fake,
+        tmp_path / "last",
+        modalities="A",
+        model={"name": "w2v_linear"},
+        train={**train, "select": "last"},
+    )
+    log = pd.read_csv(tmp_path / "last" / "train_log.tsv", sep="\t")
+    assert last["epochs_run"] == best["epochs_run"] == len(log)
+    assert last["best_epoch"] == best["best_epoch"] < last["epochs_run"]
+    assert last["predicted_epoch"] == last["epochs_run"]
+    assert last["splits"]["valid"]["mean_pearson"] == pytest.approx(
+        log["valid_mean_pearson"].iloc[-1]
+    )
+    assert last["splits"]["valid"]["mean_pearson"] < best["splits"]["valid"]["mean_pearson"]
+    saved = torch.load(tmp_path / "last" / "model.pt", weights_only=True)
+    assert saved["predicted_epoch"] == last["epochs_run"]
+    with pytest.raises(ConfigError, match="select must be one of"):
+        TrainConfig(select="final")
 
 
 def test_cli_trains_every_seed_into_its_own_run_folder(fake, tmp_path, capsys):

@@ -7,6 +7,7 @@ these patterns and never spell paths of their own. Library code receives these p
 import json
 import os
 import shlex
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -14,6 +15,7 @@ from snakemake.utils import min_version
 
 from emibench.config_files import resolve_dataset_keys, take_whole_sections
 from emibench.config_schema import ConfigSchemaError, check_config, fill_defaults
+from emibench.failures import explain as explain_failures
 from emibench.plan import Plan
 from emibench.plan.jobs import to_json
 from emibench.settings import ConfigError
@@ -61,6 +63,8 @@ PATHS = {
     "audio": f"{R}/audio/{{split}}/{{shard}}.h5",
     "transcript_shard": f"{R}/transcripts/{{split}}/{{shard}}.tsv",
     "transcripts": f"{R}/transcripts/{{split}}.tsv",
+    "set_transcript_shard": f"{R}/transcripts/sets/{{tset}}/{{split}}/{{shard}}.tsv",
+    "set_transcripts": f"{R}/transcripts/sets/{{tset}}/{{split}}.tsv",
     "tiny_whisper": "results/models/whisper",
     # features.smk
     "local_models": "results/models/{role}",
@@ -84,6 +88,9 @@ PATHS = {
     "condition_frames": f"{R}/robustness/{{condition}}/frames/{{split}}/{{shard}}.h5",
     "condition_audio": f"{R}/robustness/{{condition}}/audio/{{split}}/{{shard}}.h5",
     "condition_transcripts": f"{R}/robustness/{{condition}}/transcripts/{{split}}/{{shard}}.tsv",
+    "condition_set_transcripts": (
+        f"{R}/robustness/{{condition}}/transcripts/sets/{{tset}}/{{split}}/{{shard}}.tsv"
+    ),
     "condition_feature_dir": f"{R}/robustness/{{condition}}/features/{{featset}}/{{modality}}/{{split}}",
     "condition_features": (
         f"{R}/robustness/{{condition}}/features/{{featset}}/{{modality}}/{{split}}/{{shard}}.h5"

@@ -99,6 +99,7 @@ rule manifest:
 rule data_report:
     input:
         manifest=PATHS["manifest"],
+        transcripts=list(PLAN.report_transcripts().values()),
     output:
         PATHS["data_report"],
     log:
@@ -109,9 +110,10 @@ rule data_report:
         ENV
     params:
         dataset=DATASET,
+        transcripts=" ".join(f"{s}={p}" for s, p in PLAN.report_transcripts().items()),
     shell:
         "emibench data-report --manifest {input.manifest} --dataset {params.dataset}"
-        " --output {output} > {log} 2>&1"
+        " --transcripts {params.transcripts} --output {output} > {log} 2>&1"
 
 
 rule table1:

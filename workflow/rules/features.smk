@@ -78,19 +78,13 @@ rule stage1:
         runtime=step_resource("stage1", "runtime"),
         gpu=step_resource("stage1", "gpu"),
     params:
-        media_encoder=stage1_media_encoder,
-        text_encoder=as_json(ENCODERS["text"]),
+        io=stage1_io,
+        encoders=stage1_encoders,
         settings=stage1_settings,
         extract=as_json(FEATURES),
         device=config["resources"]["device"],
     shell:
-        "emibench stage1 --pair {wildcards.pair}"
-        " --train-media {input.train_media} --valid-media {input.valid_media}"
-        " --test-media {input.test_media}"
-        " --train-transcripts {input.train_transcripts}"
-        " --valid-transcripts {input.valid_transcripts}"
-        " --test-transcripts {input.test_transcripts}"
-        " --media-encoder {params.media_encoder} --text-encoder {params.text_encoder}"
+        "emibench stage1 --pair {wildcards.pair} {params.io} {params.encoders}"
         " --settings {params.settings} --extract {params.extract}"
         " --checkpoint {output.checkpoint} --log {output.table}"
         " --device {params.device} --threads {threads} > {log} 2>&1"

@@ -75,10 +75,10 @@ rule transcribe:
     resources:
         mem_mb=step_resource("transcribe", "mem_mb"),
         runtime=step_resource("transcribe", "runtime"),
-        gpu=transcribe_gpus(),
+        gpu=transcribe_gpus,
     params:
-        config=as_json(ASR),
-        phrases=phrases_option(),
+        config=asr_config,
+        phrases=phrases_option,
         device=config["resources"]["device"],
     shell:
         "emibench transcribe --manifest {input.manifest} --split {wildcards.split}"
@@ -100,3 +100,27 @@ rule merge_transcripts:
         ENV
     shell:
         "emibench merge-transcripts {input} --out {output} > {log} 2>&1"
+
+
+# Named transcript sets (preprocess.transcript_sets): the same ASR rules with the set's settings,
+# into the set's own tables; made where a run reads the set (its `transcripts` key).
+use rule transcribe as transcribe_set with:
+    output:
+        PATHS["set_transcript_shard"],
+    log:
+        log_path("transcribe_set", "tset", "split", "shard"),
+    benchmark:
+        bench_path("transcribe_set", "tset", "split", "shard")
+    wildcard_constraints:
+        tset=one_of(NAMED_SETS),
+
+
+use rule merge_transcripts as merge_transcripts_set with:
+    output:
+        PATHS["set_transcripts"],
+    log:
+        log_path("merge_transcripts_set", "tset", "split"),
+    benchmark:
+        bench_path("merge_transcripts_set", "tset", "split")
+    wildcard_constraints:
+        tset=one_of(NAMED_SETS),

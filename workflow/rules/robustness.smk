@@ -79,17 +79,31 @@ rule robustness_transcribe:
     resources:
         mem_mb=step_resource("transcribe", "mem_mb"),
         runtime=step_resource("transcribe", "runtime"),
-        gpu=transcribe_gpus(),
+        gpu=transcribe_gpus,
     params:
         audio=condition_audio_shard,
-        config=as_json(ASR),
-        phrases=phrases_option(),
+        config=asr_config,
+        phrases=phrases_option,
         device=config["resources"]["device"],
     shell:
         "emibench transcribe --manifest {input.manifest} --split {wildcards.split}"
         " --shard {wildcards.shard} --audio {params.audio} --out {output}"
         " --config {params.config} {params.phrases} --device {params.device}"
         " --threads {threads} > {log} 2>&1"
+
+
+# asr conditions for a run that reads a named transcript set: that set's ASR on the noisy audio.
+use rule robustness_transcribe as robustness_transcribe_set with:
+    output:
+        PATHS["condition_set_transcripts"],
+    log:
+        log_path("robustness_transcribe_set", "condition", "tset", "split", "shard"),
+    benchmark:
+        bench_path("robustness_transcribe_set", "condition", "tset", "split", "shard")
+    wildcard_constraints:
+        condition=one_of(PLAN.conditions_with_text("asr")),
+        tset=one_of(NAMED_SETS),
+        split=one_of(ROBUST_SPLITS),
 
 
 # One job per feature set, changed store and split: the same encoders and Stage I checkpoints as

@@ -61,7 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
-    from emibench.asr.transcribe import AsrSettings, make_transcriber, transcribe_shard
+    from emibench.asr.settings import AsrSettings
+    from emibench.asr.transcribe import make_transcriber, transcribe_shard
     from emibench.settings import settings_from
 
     settings = settings_from(AsrSettings, args.config, "preprocess.asr")

@@ -1,4 +1,5 @@
-"""The transcription job of one shard, the merge of a split's shards, and the backend settings.
+"""The transcription job of one shard, the merge of a split's shards, the backend settings and the
+named transcript sets.
 
 Every manifest clip of the shard gets one row (columns of :data:`emibench.asr.base.COLUMNS`):
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,42 +22,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from emibench.asr.base import COLUMNS, SAMPLE_RATE, Transcriber, Transcript
+from emibench.asr.settings import AsrSettings
 from emibench.data.store import SequenceReader
 from emibench.data.tables import read_table, write_table
 from emibench.media.shard_jobs import ShardReport, shard_rows
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("whisper", "pocketsphinx")
 SILENCE_PEAK = 1e-4  # |sample| below this everywhere counts as digital silence
-
-
-@dataclass(frozen=True)
-class AsrSettings:
-    """The ``preprocess.asr`` config section (config/schema/preprocess.schema.yaml describes each key)."""
-
-    backend: str = "pocketsphinx"
-    model: str = ""
-    language: str = ""
-    batch_size: int = 8
-    chunk_length_s: float = 30.0
-    num_beams: int = 1
-    max_new_tokens: int = 128
-    precision: str = "auto"
-    vocabulary: str = "auto"
-
-    def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
-        if self.backend == "whisper" and not self.model:
-            raise ValueError("backend whisper needs a model (hub name or local path)")
-        if (
-            self.batch_size < 1
-            or self.num_beams < 1
-            or self.max_new_tokens < 1
-            or self.chunk_length_s <= 0
-        ):
-            raise ValueError(f"invalid ASR settings: {self}")
 
 
 def make_transcriber(
@@ -77,6 +49,7 @@ def make_transcriber(
             language=settings.language,
             num_beams=settings.num_beams,
             max_new_tokens=settings.max_new_tokens,
+            first_segment_only=settings.first_segment_only,
         )
     from emibench.asr.pocketsphinx_backend import PocketSphinxTranscriber
 

@@ -7,9 +7,14 @@
   merged by the pipeline's longest-common-sequence stitching.
 - Language: the configured language code is forced when set (``en``); otherwise Whisper detects it
   per chunk and the clip's language is the most frequent detected code.
+- First segment only (``first_segment_only``, as TAEMI's authors transcribe: faster-whisper's
+  first segment): Whisper decodes with timestamps, which cut its output into segments, and the
+  clip's text is the first segment of its first 30 s window (the pipeline's first ``chunks``
+  entry); the confidence is that segment's.
 - Confidence: ``exp(mean log-probability of the generated tokens)`` (the geometric mean of the token
   probabilities, end-of-text included, prompt tokens excluded), over every chunk of the clip, from
-  the per-step scores that ``generate`` returns (see :func:`token_logprobs`). In [0, 1].
+  the per-step scores that ``generate`` returns (see :func:`token_logprobs`); with
+  ``first_segment_only``, over the first segment's tokens (its timestamps included). In [0, 1].
 - Device and precision: ``--device`` (``auto`` picks CUDA when present); on CUDA the weights are
   float16 (``precision: auto`` or ``fp16``) or bfloat16 (``bf16``); on the CPU float32.
 
@@ -67,9 +72,45 @@ def token_logprobs(generated, eos_token_id: int) -> tuple[torch.Tensor, torch.Te
     return torch.where(valid, steps, 0.0).sum(dim=1), valid.sum(dim=1)
 
 
+def first_segment_logprobs(
+    generated, lang_ids: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per sequence (B,): the sum of the log-probabilities and the number of the tokens of its
+    first timestamped segment, and the language token of its prompt (-1 when none).
+
+    ``generated`` is a Whisper ``generate`` output with timestamps and ``return_segments``: per
+    sequence a list of segments, each with ``idxs`` (start, end) into its window's ``result``
+    (``sequences``: prompt + generated tokens; ``scores``: one (V,) row per generated token).
+    A sequence without segments gets 0 tokens.
+    """
+    sums, counts, languages = [], [], []
+    for segments in generated["segments"]:
+        if not segments:
+            sums.append(0.0)
+            counts.append(0)
+            languages.append(-1)
+            continue
+        first = segments[0]
+        result = first["result"]
+        tokens, scores = result["sequences"].cpu(), result["scores"]
+        prompt = len(tokens) - len(scores)
+        start, end = (int(i) for i in first["idxs"])
+        total = 0.0
+        for position in range(start, end):
+            step = torch.log_softmax(scores[position - prompt].float(), dim=-1)
+            total += float(step[tokens[position]])
+        sums.append(total)
+        counts.append(end - start)
+        head = tokens[:prompt]
+        found = head[torch.isin(head, lang_ids)]
+        languages.append(int(found[0]) if len(found) else -1)
+    return torch.tensor(sums), torch.tensor(counts), torch.tensor(languages)
+
+
 class ScoredWhisperPipeline(AutomaticSpeechRecognitionPipeline):
     """The stock ASR pipeline that also returns, per chunk, ``logprob_sum``, ``n_tokens`` and
-    ``language_id`` (the language token in the decoder prompt, -1 when none).
+    ``language_id`` (the language token in the decoder prompt, -1 when none); with
+    ``return_timestamps=True``, those of the chunk's first segment.
 
     Call it with ``generate_kwargs`` holding ``return_dict_in_generate=True, output_scores=True``.
     """
@@ -88,12 +129,16 @@ class ScoredWhisperPipeline(AutomaticSpeechRecognitionPipeline):
         finally:
             del self.model.generate
         generated = captured.get("out")
-        if isinstance(generated, dict) and generated.get("scores") is not None:
-            config = self.model.generation_config
-            out["logprob_sum"], out["n_tokens"] = token_logprobs(generated, config.eos_token_id)
-            lang_ids = torch.tensor(
-                sorted((getattr(config, "lang_to_id", None) or {}).values()) or [-1]
+        config = self.model.generation_config
+        lang_ids = torch.tensor(
+            sorted((getattr(config, "lang_to_id", None) or {}).values()) or [-1]
+        )
+        if isinstance(generated, dict) and generated.get("segments") is not None:
+            out["logprob_sum"], out["n_tokens"], out["language_id"] = first_segment_logprobs(
+                generated, lang_ids
             )
+        elif isinstance(generated, dict) and generated.get("scores") is not None:
+            out["logprob_sum"], out["n_tokens"] = token_logprobs(generated, config.eos_token_id)
             head = generated["sequences"][:, :4].cpu()
             is_lang = torch.isin(head, lang_ids)
             out["language_id"] = torch.where(
@@ -117,6 +162,7 @@ class WhisperTranscriber(Transcriber):
         language: str = "",
         num_beams: int = 1,
         max_new_tokens: int = 128,
+        first_segment_only: bool = False,
     ):
         if precision not in PRECISIONS:
             raise ValueError(
@@ -139,6 +185,7 @@ class WhisperTranscriber(Transcriber):
         self.batch_size = batch_size
         self.chunk_length_s = chunk_length_s
         self.language = language
+        self.first_segment_only = first_segment_only
         self.generate_kwargs = {
             "num_beams": num_beams,
             "max_new_tokens": max_new_tokens,
@@ -152,6 +199,7 @@ class WhisperTranscriber(Transcriber):
         self._describe = (
             f"whisper {source} on {self.device} ({str(dtype).removeprefix('torch.')}), batch {batch_size}, "
             f"chunks {chunk_length_s} s, beams {num_beams}, language {language or 'detected'}"
+            + (", first segment only" if first_segment_only else "")
         )
         log.info("%s", self._describe)
 
@@ -168,6 +216,7 @@ class WhisperTranscriber(Transcriber):
             batch_size=self.batch_size,
             chunk_length_s=self.chunk_length_s,
             ignore_warning=True,
+            return_timestamps=self.first_segment_only,
             generate_kwargs=dict(self.generate_kwargs),
         )
         return [
@@ -175,12 +224,16 @@ class WhisperTranscriber(Transcriber):
         ]
 
     def _result(self, clip_id: str, out: dict) -> Transcript:
-        logprob = float(sum(float(x.sum()) for x in out.get("logprob_sum", [])))
-        n_tokens = int(sum(int(x.sum()) for x in out.get("n_tokens", [])))
+        text, windows = out["text"], len(out.get("logprob_sum", []))
+        if self.first_segment_only:
+            chunks = out.get("chunks") or [{"text": ""}]
+            text, windows = chunks[0]["text"], 1
+        logprob = float(sum(float(x.sum()) for x in out.get("logprob_sum", [])[:windows]))
+        n_tokens = int(sum(int(x.sum()) for x in out.get("n_tokens", [])[:windows]))
         confidence = float(np.exp(logprob / n_tokens)) if n_tokens else float("nan")
         detected = [
             self.id_to_language.get(int(x.reshape(-1)[0]), "") for x in out.get("language_id", [])
         ]
         detected = [code for code in detected if code]
         language = self.language or (Counter(detected).most_common(1)[0][0] if detected else "")
-        return Transcript(clip_id, out["text"].strip(), language, confidence, self.name, "ok", "")
+        return Transcript(clip_id, text.strip(), language, confidence, self.name, "ok", "")

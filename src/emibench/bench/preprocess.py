@@ -108,7 +108,8 @@ def measure_preprocess(args: argparse.Namespace, work: Path) -> list[str]:
     """Run frames, audio and ASR on one shard in ``work`` as the rules do; the report's lines."""
     import numpy as np
 
-    from emibench.asr.transcribe import AsrSettings, make_transcriber, transcribe_shard
+    from emibench.asr.settings import AsrSettings
+    from emibench.asr.transcribe import make_transcriber, transcribe_shard
     from emibench.asr.wer import word_error_rate
     from emibench.bench.machine import describe_machine
     from emibench.data.store import SequenceReader

@@ -3,9 +3,10 @@
 For each config file, each trained system (``train.systems.<name>.model``, fusions of other runs
 excluded) is built through the model registry at that config's sizes, with its default modalities,
 and timed on random padded batches: forward, MSE loss, backward, gradient clipping and an AdamW
-step, the trainer's inner loop. Feature widths: the config's ``stage1.proj_dim`` for systems on
-the ``stage1`` feature set, ``--official-dims`` for those on ``official`` features (the organisers'
-ViT and Wav2Vec2 widths by default). Clip lengths are drawn from ``--clip-seconds``: visual steps
+step, the trainer's inner loop. Feature widths: ``--encoder-dims`` (the paper's encoders' widths
+by default) for systems on the ``frozen`` and ``stage1`` feature sets (the config's
+``stage1.proj_dim`` for ``stage1`` with ``stage1.features: head``), ``--official-dims`` for the
+others (the organisers' ViT and Wav2Vec2 widths by default). Clip lengths are drawn from ``--clip-seconds``: visual steps
 at 5 Hz, audio steps at 5 Hz or, for a system with ``train.audio_rate: native``, at Wav2Vec2's
 50 Hz, both capped at the system's ``max_steps``; transcripts from ``--tokens``.
 
@@ -68,6 +69,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="V=768,A=768,T=768",
         help="feature widths of the official feature set",
     )
+    parser.add_argument(
+        "--encoder-dims",
+        default="V=768,A=1024,T=768",
+        help="feature widths of the frozen and stage1 sets (the paper's CLIP, Wav2Vec2, BERT)",
+    )
     parser.add_argument("--seconds", type=float, default=2.0, help="minimum time per figure")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.set_defaults(func=run)
@@ -93,18 +99,20 @@ class Figure:
         )
 
 
-def parse_dims(text: str) -> dict[str, int]:
-    """``"V=768,A=768,T=768"`` -> {"V": 768, ...}."""
+def parse_dims(text: str, option: str = "--official-dims") -> dict[str, int]:
+    """``"V=768,A=768,T=768"`` -> {"V": 768, ...}; errors name ``option``."""
     dims = {}
     for part in text.split(","):
         key, _, value = part.partition("=")
         if key not in ("V", "A", "T") or not value.isdigit():
-            raise ValueError(f"--official-dims: expected M=width with M in V, A, T; got {part!r}")
+            raise ValueError(f"{option}: expected M=width with M in V, A, T; got {part!r}")
         dims[key] = int(value)
     return dims
 
 
-def trained_systems(config: dict, official: dict[str, int]) -> list[tuple[str, dict]]:
+def trained_systems(
+    config: dict, official: dict[str, int], encoders: dict[str, int]
+) -> list[tuple[str, dict]]:
     """``(system, {model, modalities, dims, batch_size})`` for each system that trains a model.
 
     A model that trains encoders end to end (TAEMI) is timed on stored features: the fusion
@@ -113,13 +121,17 @@ def trained_systems(config: dict, official: dict[str, int]) -> list[tuple[str, d
 
     train = config.get("train", {})
     defaults = train.get("defaults", {})
-    proj = int(config.get("stage1", {}).get("proj_dim", 256))
+    stage1 = config.get("stage1", {})
+    proj = int(stage1.get("proj_dim", 256))
+    widths = {"frozen": dict(encoders), "stage1": dict(encoders)}
+    if stage1.get("features", "encoder") == "head":
+        widths["stage1"] = {m: proj for m in "VAT"}
     out = []
     for name, system in train.get("systems", {}).items():
         if "model" not in system:
             continue
         featset = system.get("features", "stage1")
-        dims = {m: proj for m in "VAT"} if featset == "stage1" else dict(official)
+        dims = widths.get(featset, official)
         settings = {**defaults, **system.get("train", {})}
         batch = int(settings.get("batch_size", 16))
         out.append(
@@ -224,12 +236,13 @@ def run(args: argparse.Namespace) -> int:
 
     devices = bench_devices(args.devices)
     official = parse_dims(args.official_dims)
+    encoders = parse_dims(args.encoder_dims, "--encoder-dims")
     start = time.perf_counter()
     figures = []
     for path in args.configs:
         config = yaml.safe_load(Path(path).read_text()) or {}
         label = Path(path).stem
-        for name, spec in trained_systems(config, official):
+        for name, spec in trained_systems(config, official, encoders):
             for dev_name in devices:
                 device = torch.device(dev_name)
                 fig = bench_system(label, name, spec, device, args.precision, args)

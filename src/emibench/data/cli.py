@@ -109,11 +109,18 @@ def _data_report(args: argparse.Namespace) -> int:
 
     from emibench.data.data_report import data_report
     from emibench.data.tables import read_table
+    from emibench.encoding.media import read_transcripts
 
     manifest = read_table(args.manifest)
+    transcripts = {}
+    for item in args.transcripts:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"--transcripts {item!r}: expected SET=PATH")
+        transcripts[name] = read_transcripts([path]).reset_index()
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(data_report(manifest, args.dataset))
+    out.write_text(data_report(manifest, args.dataset, transcripts))
     log.info("data-report done: %d clips, %s", len(manifest), out)
     return 0
 
@@ -227,10 +234,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "data-report",
         help="Markdown report of the dataset from the manifest",
         description="Clips per split, broken clips with reasons, clips without audio, portrait "
-        "clips, unusual frame rates, very short and very long clips, duration summary.",
+        "clips, unusual frame rates, very short and very long clips, duration summary; with "
+        "--transcripts, how much each transcript set's train text varies.",
     )
     p.add_argument("--manifest", required=True, help="manifest .tsv")
     p.add_argument("--dataset", default="dataset", help="dataset name for the title")
+    p.add_argument(
+        "--transcripts",
+        nargs="*",
+        default=[],
+        metavar="SET=PATH",
+        help="train transcript table of each transcript set",
+    )
     p.add_argument("--output", required=True, help="Markdown file to write")
     p.set_defaults(func=_data_report)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -10,6 +12,8 @@ from emibench.emotions import EMOTIONS, SPLITS
 USUAL_FPS = (24.0, 25.0, 30.0)
 SHORT_S, LONG_S = 0.2, 120.0
 MAX_LISTED = 30
+# one transcript shared by more than this share of the train clips marks the set as near-constant
+CONSTANT_SHARE = 0.5
 
 
 def _ids(frame: pd.DataFrame, extra: str | None = None) -> list[str]:
@@ -26,8 +30,35 @@ def _section(title: str, frame: pd.DataFrame, extra: str | None = None) -> list[
     return [f"## {title} ({len(frame)})", "", *_ids(frame, extra), ""]
 
 
-def data_report(manifest: pd.DataFrame, dataset: str) -> str:
-    """The report's Markdown text."""
+def transcripts_section(transcripts: Mapping[str, pd.DataFrame], ids: list[str]) -> list[str]:
+    """How much the train transcripts of each set vary: a text modality that is (nearly) the
+    same for every clip (an ASR answering each clip with one phrase) carries no signal."""
+    lines = [
+        "## Train transcripts",
+        "",
+        "| set | clips with text | distinct | most common (clips) | note |",
+        "|---|---:|---:|---|---|",
+    ]
+    for name, table in transcripts.items():
+        text = table.loc[table["id"].astype(str).isin(ids), "text"].fillna("").astype(str)
+        text = text[text.str.strip() != ""]
+        counts = text.value_counts()
+        distinct = len(counts)
+        top = f"{counts.index[0][:60]!r} ({counts.iloc[0]})" if distinct else ""
+        note = ""
+        if len(text) > 1 and (distinct == 1 or counts.iloc[0] > CONSTANT_SHARE * len(text)):
+            note = (
+                f"nearly constant: text: {distinct} distinct transcript"
+                f"{'' if distinct == 1 else 's'} among {len(text)} train clips"
+            )
+        lines.append(f"| {name} | {len(text)} | {distinct} | {top} | {note} |")
+    return [*lines, ""]
+
+
+def data_report(
+    manifest: pd.DataFrame, dataset: str, transcripts: Mapping[str, pd.DataFrame] | None = None
+) -> str:
+    """The report's Markdown text; ``transcripts``: each transcript set's train table."""
     m = manifest.copy()
     m["duration_s"] = pd.to_numeric(m["duration_s"], errors="coerce")
     m["fps"] = pd.to_numeric(m["fps"], errors="coerce")
@@ -83,4 +114,7 @@ def data_report(manifest: pd.DataFrame, dataset: str) -> str:
     sizes = (sized["width"].astype(str) + "x" + sized["height"].astype(str)).value_counts().head(5)
     lines += ["", "## Frame sizes (most common)", ""]
     lines += [f"- {size}: {count}" for size, count in sizes.items()]
+    if transcripts:
+        train = m.loc[m["split"] == "train", "id"].astype(str).tolist()
+        lines += ["", *transcripts_section(transcripts, train)]
     return "\n".join(lines) + "\n"

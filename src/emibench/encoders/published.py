@@ -193,6 +193,10 @@ WHISPER_LARGE_V3_TURBO: dict[str, Any] = {
     "use_cache": True,
 }
 
+# Whisper large-v3 (TAEMI's authors' ASR): large-v3-turbo's architecture with all 32 decoder
+# layers; the published weights are float16 too.
+WHISPER_LARGE_V3: dict[str, Any] = {**WHISPER_LARGE_V3_TURBO, "decoder_layers": 32}
+
 WHISPER_FEATURE_EXTRACTOR: dict[str, Any] = {
     "feature_size": 128,
     "sampling_rate": 16000,

@@ -7,8 +7,8 @@ with a fixed seed. With ``HF_HOME=<home>`` and ``HF_HUB_OFFLINE=1`` the real con
 them by hub name, exactly as they would find the real models. They are NOT the real models: a
 README at ``home`` says so, and every entry is listed in ``home/rehearsal.json``.
 
-- Storage: safetensors, in the dtype of the published weights (float16 for Whisper
-  large-v3-turbo, float32 for the others).
+- Storage: safetensors, in the dtype of the published weights (float16 for Whisper large-v3
+  and large-v3-turbo, float32 for the others).
 - Determinism: each model's weights come from ``torch.manual_seed(seed + crc32(key))``, so a model
   is the same whether built alone (``only``) or with the others.
 - Idempotent: a model's revision is a hash of its repo, architecture, dtype, seed and
@@ -182,7 +182,8 @@ def write_vit(folder: Path, config: Mapping[str, Any], dtype: str) -> int:
 
 
 def whisper_generation_config(tokenizer, config: Mapping[str, Any], alignment_model: str):
-    """large-v3-turbo's generation config, its special ids read from the real vocabulary.
+    """large-v3's (and large-v3-turbo's) generation config, its special ids read from the real
+    vocabulary.
 
     ``suppress_tokens`` is openai-whisper's default set (its non-speech tokens and the special
     tokens a transcript never contains); ``alignment_heads`` come from the openai-whisper package
@@ -230,8 +231,9 @@ def whisper_generation_config(tokenizer, config: Mapping[str, Any], alignment_mo
     )
 
 
-def write_whisper(folder: Path, config: Mapping[str, Any], dtype: str) -> int:
-    """Whisper with the real multilingual tokenizer, 128-bin feature extractor and generation config."""
+def write_whisper(folder: Path, config: Mapping[str, Any], dtype: str, alignment: str) -> int:
+    """Whisper with the real multilingual tokenizer, 128-bin feature extractor and generation config
+    (``alignment``: the openai-whisper model whose alignment heads it gets)."""
     from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration
 
     from emibench.asr.whisper_tokenizer import multilingual_tokenizer
@@ -248,7 +250,7 @@ def write_whisper(folder: Path, config: Mapping[str, Any], dtype: str) -> int:
     ).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     model = WhisperForConditionalGeneration(WhisperConfig(**config))
-    model.generation_config = whisper_generation_config(tokenizer, config, "large-v3-turbo")
+    model.generation_config = whisper_generation_config(tokenizer, config, alignment)
     return _save_transformers(model, folder, dtype)
 
 
@@ -290,8 +292,16 @@ MODELS: tuple[RehearsalModel, ...] = (
         "whisper",
         "openai/whisper-large-v3-turbo",
         "Whisper large-v3-turbo (ASR, 128 mel bins)",
-        write_whisper,
+        partial(write_whisper, alignment="large-v3-turbo"),
         lambda: dict(published.WHISPER_LARGE_V3_TURBO),
+        "float16",
+    ),
+    RehearsalModel(
+        "whisper_large_v3",
+        "openai/whisper-large-v3",
+        "Whisper large-v3 (TAEMI's transcripts, 128 mel bins, 32 decoder layers)",
+        partial(write_whisper, alignment="large-v3"),
+        lambda: dict(published.WHISPER_LARGE_V3),
         "float16",
     ),
     RehearsalModel(

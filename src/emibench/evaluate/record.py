@@ -57,6 +57,8 @@ class RunRecord:
     kind: str
     splits: dict[str, SplitScores]
     best_epoch: int = 0
+    # the epoch whose weights predicted (train.select: best, the best epoch; last, the last one)
+    predicted_epoch: int = 0
     epochs_run: int = 0
     n_params: int = 0
     n_encoder_params: int = 0

@@ -21,30 +21,29 @@ def predictions_path(run_dir: str | Path, split: str) -> Path:
     return Path(run_dir) / f"predictions_{split}.csv"
 
 
-def clip01(values: np.ndarray) -> np.ndarray:
-    """Predictions clipped to [0, 1], the labels' range (the challenge clips too)."""
-    return np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
-
-
 def write_predictions(ids: list[str], values: np.ndarray, path: str | Path) -> None:
-    """``id`` + six emotions, one row per clip, values clipped to [0, 1]."""
-    values = clip01(values)
+    """``id`` + six emotions, one row per clip: the model's raw outputs (scores are computed on
+    them; only a submission is clipped to [0, 1], ``evaluate.submission``)."""
+    values = np.asarray(values, dtype=np.float64)
     if values.shape != (len(ids), len(EMOTIONS)):
         raise ValueError(f"{path}: {len(ids)} ids but predictions of shape {values.shape}")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{path}: predictions must be finite")
     frame = pd.DataFrame(values, columns=list(EMOTIONS))
     frame.insert(0, "id", ids)
     write_table(frame, path)
 
 
 def read_predictions(path: str | Path) -> pd.DataFrame:
-    """A predictions file indexed by id, checked: six emotion columns, finite values in [0, 1]."""
+    """A predictions file indexed by id, checked: six emotion columns, finite values (raw model
+    outputs, not clipped)."""
     frame = read_table(path)
     absent = [c for c in ("id", *EMOTIONS) if c not in frame.columns]
     if absent:
         raise KeyError(f"{path}: predictions lack column(s) {absent}")
     values = frame[list(EMOTIONS)].to_numpy(float)
-    if not np.isfinite(values).all() or values.min(initial=0) < 0 or values.max(initial=0) > 1:
-        raise ValueError(f"{path}: predictions must be finite and within [0, 1]")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{path}: predictions must be finite")
     if frame["id"].duplicated().any():
         raise ValueError(f"{path}: duplicate ids")
     return frame.set_index("id")[list(EMOTIONS)]

@@ -2,7 +2,8 @@
 
 Format: header ``Filename,Admiration,Amusement,Determination,Empathic Pain,Excitement,Joy``;
 Filename is the integer clip id; one row per test clip of the manifest (broken media included),
-sorted by Filename; values clipped to [0, 1].
+sorted by Filename; values clipped to [0, 1], the labels' range (the runs' predictions files hold
+the raw outputs, which every score is computed on).
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ from emibench.emotions import EMOTIONS, format_id
 from emibench.evaluate.fusion import average_predictions
 from emibench.evaluate.labels import read_manifest, split_ids
 from emibench.evaluate.record import read_record
-from emibench.evaluate.run_files import clip01
 
 log = logging.getLogger(__name__)
 
 HEADER = ("Filename", *EMOTIONS)
+
+
+def clip01(values: np.ndarray) -> np.ndarray:
+    """Predictions clipped to [0, 1], the labels' range, for the submission file."""
+    return np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
 
 
 def choose_variant(

@@ -21,8 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "folder per store with one file per shard and an index: visual per frame, audio pooled "
         "onto the visual time base (native rate kept as 'raw'), text tokens with the CLS vector. "
         "'official': the organisers' vit/ and wav2vec2/ .pkl files when present, else the frozen "
-        "baseline encoders; 'frozen': the paper's encoders; 'stage1': the Stage I encoders with "
-        "their projection heads; 'taemi': the visual store only, from TAEMI's ViT.",
+        "baseline encoders; 'frozen': the paper's encoders; 'stage1': the Stage I encoders' outputs "
+        "(with stage1_features head, their projection heads'); 'taemi': the visual store only, "
+        "from TAEMI's ViT.",
     )
     parser.add_argument(
         "--job", required=True, help="the job spec as JSON (the workflow's plan writes it)"
@@ -58,30 +59,30 @@ def _encoder_sources(job, device) -> dict:
 
 
 def _stage1_sources(job, device) -> dict:
-    """The Stage I encoders and heads of the job's stores."""
+    """The Stage I encoders of the job's stores (with ``stage1_features: head``, and their
+    projection heads)."""
     from emibench.features.extract import Source
-    from emibench.features.sets import STAGE1_PAIRS
+    from emibench.features.sets import STAGE1_OUTPUTS
     from emibench.stage1.checkpoint import load_stage1
 
-    pair_of = {store: pair for pair, store in STAGE1_PAIRS.items()}
+    if job.stage1_features not in STAGE1_OUTPUTS:
+        raise ConfigError(
+            f"--job stage1_features {job.stage1_features!r}: expected one of {STAGE1_OUTPUTS}"
+        )
     loaded = {path: load_stage1(path, device) for path in set(job.stage1.values())}
     sources = {}
     for store, path in job.stage1.items():
         stage = loaded[path]
-        expected = pair_of.get(store)
-        if expected is not None and stage.pair_name != expected:
+        if store not in stage.encoders:
             raise ConfigError(
-                f"the {store} store comes from the Stage I pair {expected}; {path} holds the "
-                f"pair {stage.pair_name}"
+                f"the {store} store comes from {path}, a Stage I checkpoint of "
+                f"{' and '.join(stage.pairs)}, without the {store} encoder"
             )
-        if store == "text":
-            sources[store] = Source(
-                encoder=stage.text_encoder, head=stage.pair.text_head, label=stage.label("text")
-            )
-        else:
-            sources[store] = Source(
-                encoder=stage.media_encoder, head=stage.pair.media_head, label=stage.label("media")
-            )
+        head = stage.head(store) if job.stage1_features == "head" else None
+        sources[store] = Source(
+            encoder=stage.encoders[store], head=head, label=stage.label(store, job.stage1_features)
+        )
+        log.info("stage1 %s features from %s", store, sources[store].label)
     return sources
 
 

@@ -4,8 +4,10 @@
   where the dataset lacks them (the baselines' input).
 - ``frozen``: the paper's encoders (``encoders.vision``, ``encoders.audio``, ``encoders.text``)
   without Stage I; what Stage I starts from.
-- ``stage1``: the Stage I encoders with their projection heads ("ours" in Table 2); one set per
-  Stage I seed, in the folder ``stage1_seed<k>``.
+- ``stage1``: the Stage I encoders ("ours" in Table 2): by default their own per-frame and
+  per-token outputs (768 / 1,024 / 768 wide at paper size), which Stage II reads as the paper
+  says; ``head`` adds Stage I's projection heads (``stage1.proj_dim`` wide, our earlier form);
+  one set per Stage I seed, in the folder ``stage1_seed<k>``.
 - ``taemi``: visual only: TAEMI's vision encoder (``encoders.taemi_vision``, ViT-in21k) on the
   face crops; TAEMI reads audio and text raw and encodes them itself, end to end.
 """
@@ -24,10 +26,22 @@ SET_MODALITIES: dict[str, tuple[str, ...]] = {
     "stage1": STORES,
 }
 STAGE1_PREFIX = "stage1_seed"
+# what the stage1 set stores (config stage1.features): the encoders' outputs, or the projection
+# heads applied to them
+STAGE1_OUTPUTS: tuple[str, ...] = ("encoder", "head")
 # Stage I pairs: the media store each aligns with text, and the encoder key (section encoders) of
 # each media store
 STAGE1_PAIRS: dict[str, str] = {"vision_text": "visual", "audio_text": "audio"}
 ENCODER_KIND: dict[str, str] = {"visual": "vision", "audio": "audio"}
+JOINT = "joint"
+# a Stage I job (emibench stage1 --pair) -> the pairs its model trains (joint: both, one text
+# encoder, the paper's L_v2t + L_a2t)
+STAGE1_TARGETS: dict[str, tuple[str, ...]] = {
+    JOINT: tuple(STAGE1_PAIRS),
+    **{pair: (pair,) for pair in STAGE1_PAIRS},
+}
+# config stage1.objective -> its Stage I jobs, one per seed each
+STAGE1_OBJECTIVES: dict[str, tuple[str, ...]] = {"joint": (JOINT,), "pairs": tuple(STAGE1_PAIRS)}
 
 
 def featset_dir(kind: str, stage1_seed: int | None = None) -> str:

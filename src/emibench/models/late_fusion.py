@@ -33,7 +33,7 @@ HEADS = ("weights", "mlp")
 class MemberBatch:
     """A batch of clips for the late-fusion regressor.
 
-    preds:   (B, M, 6) the member runs' predictions, in [0, 1]
+    preds:   (B, M, 6) the member runs' predictions (raw outputs, not clipped)
     present: (B, K) bool, which of the system's K modalities each clip has
     labels:  (B, 6) targets, NaN where unknown (test)
     """

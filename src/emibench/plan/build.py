@@ -15,14 +15,18 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
+from emibench.asr.settings import DEFAULT_SET, TranscriptSets
 from emibench.emotions import SPLITS
 from emibench.features.official import has_organiser
 from emibench.features.sets import (
     ENCODER_KIND,
+    JOINT,
     SET_ENCODERS,
     SET_MODALITIES,
+    STAGE1_OBJECTIVES,
     STAGE1_PAIRS,
     STAGE1_PREFIX,
+    STAGE1_TARGETS,
     featset_kind,
 )
 from emibench.modalities import MODALITY_NAMES
@@ -42,10 +46,11 @@ from emibench.plan.runs import StoreNeed, Variant, resolve_variants, run_needs, 
 from emibench.robustness.spec import Condition, robustness_settings
 from emibench.settings import ConfigError
 
-# Stage I pair -> the encoder key of its media (text: encoders.text)
-PAIRS = {pair: ENCODER_KIND[store] for pair, store in STAGE1_PAIRS.items()}
-# the Stage I pair whose checkpoint makes each store of a stage1 set (text: stage1.text_pair)
+# the Stage I pair whose checkpoint makes each store of a stage1 set (text: stage1.text_pair),
+# where stage1.objective is pairs (joint: the joint checkpoint makes all three)
 PAIR_OF_STORE = {store: pair for pair, store in STAGE1_PAIRS.items()}
+# media store of a Stage I pair -> the media store files it reads
+PAIR_MEDIA = {"visual": "frames", "audio": "audio"}
 # media store -> (its clean pattern, the condition's pattern) in the workflow's PATHS
 MEDIA = {
     "frames": ("frames", "condition_frames"),
@@ -96,8 +101,6 @@ class Plan:
     (emibench.plan.checks.check_models).
     """
 
-    stage1_pairs = PAIRS
-
     def __init__(
         self,
         config: Mapping[str, Any],
@@ -113,6 +116,7 @@ class Plan:
         self.encoders = config["encoders"]
         self.seeds: list[int] = list(config["train"]["seeds"])
         self.stage1_seeds: list[int] = list(config["stage1"]["seeds"])
+        self.stage1_jobs: list[str] = list(STAGE1_OBJECTIVES[config["stage1"]["objective"]])
         self.pairing = stage1_pairing(self.seeds, self.stage1_seeds)
         self.variants: dict[tuple[str, str], Variant] = resolve_variants(config)
         try:
@@ -120,6 +124,12 @@ class Plan:
         except ConfigError as err:
             raise ConfigError(f"config key {err}") from None
         self.conditions: dict[str, Condition] = robustness.parsed
+        try:
+            self.transcript_sets = TranscriptSets.from_config(
+                config["preprocess"]["asr"], config["preprocess"].get("transcript_sets")
+            )
+        except ConfigError as err:
+            raise ConfigError(f"config key {err}") from None
         self.robust_splits: list[str] = list(robustness.splits)
         self.robust_seed: int = robustness.seed
         if "test" in self.robust_splits and not self.test_labels:
@@ -129,9 +139,15 @@ class Plan:
         for v in self.variants.values():
             for need in run_needs(v, self.stage1_seeds[0]):
                 self._check_need(v, need)
-        check_cross_references(config, self.variants)
+            tset = v.config.get("transcripts")
+            if tset is not None and tset not in self.transcript_sets.sets:
+                raise ConfigError(
+                    f"config key {v.where}.transcripts: no transcript set {tset!r} "
+                    f"(preprocess.transcript_sets has {sorted(self.transcript_sets.sets)})"
+                )
         if check_models_now:
             check_models(self.variants, model_checks)
+        check_cross_references(config, self.variants)
 
     # --- systems and runs -------------------------------------------------------------------
 
@@ -225,8 +241,8 @@ class Plan:
         for split in splits:
             if need.featset:
                 paths.append(self.feature_folder(need.featset, need.store, split, condition))
-            elif need.media == "transcripts" and not self._swaps("transcripts", split, condition):
-                paths.append(self.layout.path("transcripts", split=split))
+            elif need.media == "transcripts":
+                paths += self.transcript_paths(need.tset, split, condition)
             else:
                 paths += self.media_deps(need.media, split, condition)
         return paths
@@ -257,6 +273,40 @@ class Plan:
         if self._swaps(store, split, condition):
             return self.layout.per_shard(changed, split, condition=condition)
         return self.layout.per_shard(clean, split)
+
+    def report_transcripts(self) -> dict[str, str]:
+        """The train transcripts of every set a run reads ({set: merged table}), for the data
+        report's check of text that barely varies."""
+        sets = {
+            v.config.get("transcripts", DEFAULT_SET)
+            for v in self.variants.values()
+            if v.kind == "model" and "T" in v.config["modalities"]
+        }
+        return {
+            tset: self.transcript_paths(tset, "train")[0]
+            for tset in self.transcript_sets.sets
+            if tset in sets
+        }
+
+    def transcript_shards(self, tset: str, split: str) -> list[str]:
+        """Every shard's transcript table of one transcript set and split."""
+        if tset == DEFAULT_SET:
+            return self.layout.per_shard("transcript_shard", split)
+        return self.layout.per_shard("set_transcript_shard", split, tset=tset)
+
+    def transcript_paths(self, tset: str, split: str, condition: str | None = None) -> list[str]:
+        """What a run reads for the transcripts of a set and split: the merged table; under a
+        condition that removes them, its folder; under an asr condition, the set's ASR on the
+        condition's audio, shard by shard."""
+        if not self._swaps("transcripts", split, condition):
+            if tset == DEFAULT_SET:
+                return [self.layout.path("transcripts", split=split)]
+            return [self.layout.path("set_transcripts", tset=tset, split=split)]
+        if tset == DEFAULT_SET or self.conditions[condition].text == "removed":
+            return self.media_deps("transcripts", split, condition)
+        return self.layout.per_shard(
+            "condition_set_transcripts", split, condition=condition, tset=tset
+        )
 
     def media_deps(self, store: str, split: str, condition: str | None = None) -> list[str]:
         """What a job depends on to read a media store of ``split``: the condition's folder
@@ -324,7 +374,10 @@ class Plan:
     def stage1_checkpoint(self, pair: str, seed: int) -> str:
         return self.layout.path("stage1_ckpt", pair=pair, seed=seed)
 
-    def stage1_pair_of(self, store: str) -> str:
+    def stage1_job_of(self, store: str) -> str:
+        """The Stage I job whose checkpoint makes ``store`` of a stage1 feature set."""
+        if self.stage1_jobs == [JOINT]:
+            return JOINT
         return PAIR_OF_STORE.get(store, self.config["stage1"]["text_pair"])
 
     @_memo
@@ -360,7 +413,7 @@ class Plan:
         encoders, stage1, organiser = {}, {}, {}
         if kind == "stage1":
             seed = int(featset.removeprefix(STAGE1_PREFIX))
-            stage1 = {s: self.stage1_checkpoint(self.stage1_pair_of(s), seed) for s in stores}
+            stage1 = {s: self.stage1_checkpoint(self.stage1_job_of(s), seed) for s in stores}
         else:
             encoders = {s: self.encoders[SET_ENCODERS[kind][s]] for s in stores}
         if kind == "official":
@@ -379,6 +432,7 @@ class Plan:
             encoders,
             stage1,
             organiser,
+            self.config["stage1"]["features"],
         )
 
     @_memo
@@ -400,15 +454,25 @@ class Plan:
             models = self.tiny_models_for(*(SET_ENCODERS[job.kind][s] for s in job.outputs))
         return [job.manifest, *media, *models]
 
-    def stage1_inputs(self, pair: str) -> dict[str, list[str] | str]:
-        """A Stage I job's inputs: each split's media shards and transcripts, its tiny models."""
-        kind = PAIRS[pair]
-        media = "frames" if kind == "vision" else "audio"
-        inputs: dict[str, list[str] | str] = {"models": self.tiny_models_for(kind, "text")}
+    def stage1_inputs(self, job: str) -> dict[str, list[str] | str]:
+        """A Stage I job's inputs: each split's frames and/or audio shards (``<split>_frames``,
+        ``<split>_audio``: the media of the pairs it trains) and transcripts, its tiny models."""
+        media = [STAGE1_PAIRS[pair] for pair in STAGE1_TARGETS[job]]
+        inputs: dict[str, list[str] | str] = {
+            "models": self.tiny_models_for(*(ENCODER_KIND[m] for m in media), "text")
+        }
         for split in SPLITS:
-            inputs[f"{split}_media"] = self.media_shards(media, split)
+            for m in media:
+                inputs[f"{split}_{PAIR_MEDIA[m]}"] = self.media_shards(PAIR_MEDIA[m], split)
             inputs[f"{split}_transcripts"] = self.layout.path("transcripts", split=split)
         return inputs
+
+    def stage1_encoders(self, job: str) -> dict[str, dict[str, Any]]:
+        """{CLI option: encoder spec} of a Stage I job: its media encoders and the text encoder."""
+        media = [STAGE1_PAIRS[pair] for pair in STAGE1_TARGETS[job]]
+        options = {"visual": "vision_encoder", "audio": "audio_encoder"}
+        specs = {options[m]: self.encoders[ENCODER_KIND[m]] for m in media}
+        return {**specs, "text_encoder": self.encoders["text"]}
 
     # --- robustness conditions --------------------------------------------------------------
 

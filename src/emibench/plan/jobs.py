@@ -115,9 +115,12 @@ class FeatureJob:
     kind:      official, frozen, stage1 or taemi
     outputs:   store (visual, audio, text) -> its folder and shard files, in ``shards`` order
     encoders:  store -> the encoder spec that makes it (official, frozen, taemi)
-    stage1:    store -> the Stage I checkpoint that makes it (stage1)
+    stage1:    store -> the Stage I checkpoint that makes it (stage1): one holding that store's
+               encoder (a joint checkpoint holds all three)
     organiser: official only: the dataset root whose vit/ and wav2vec2/ files are used and the
                setting features.official_source
+    stage1_features: stage1 only, config stage1.features: ``encoder`` stores the Stage I
+               encoders' outputs, ``head`` their projection heads'
     """
 
     featset: str
@@ -130,6 +133,7 @@ class FeatureJob:
     encoders: dict[str, dict[str, Any]] = field(default_factory=dict)
     stage1: dict[str, str] = field(default_factory=dict)
     organiser: dict[str, str] = field(default_factory=dict)
+    stage1_features: str = "encoder"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from emibench.asr.settings import DEFAULT_SET
 from emibench.features.sets import featset_dir
 from emibench.modalities import ENCODER_OPTIONS, MODALITY_NAMES, RAW_KEYS, encoded_modalities
 from emibench.settings import ConfigError
@@ -24,7 +25,8 @@ class Variant:
     """A resolved (system, variant).
 
     kind:         model, fuse or stack
-    config:       the resolved run config {features, modalities, model|fuse|stack, train}
+    config:       the resolved run config {features, modalities, model|fuse|stack, train,
+                  transcripts (the set a model that encodes text itself reads; where given)}
     members:      (system, variant) of each member of a fused or late-fusion variant
     encoder_keys: the keys of section encoders its model holds and trains end to end
     """
@@ -93,6 +95,9 @@ def resolve_variant(config: dict[str, Any], system: str, variant: str) -> Varian
                 keys.append(key)
             resolved["model"] = model
             encoder_keys = tuple(keys)
+            transcripts = own.get("transcripts", base.get("transcripts"))
+            if transcripts is not None:
+                resolved["transcripts"] = transcripts
         resolved["train"] = {
             **config["train"]["defaults"],
             **base.get("train", {}),
@@ -140,12 +145,13 @@ def stage1_pairing(seeds: list[int], stage1_seeds: list[int]) -> dict[int, int]:
 @dataclass(frozen=True)
 class StoreNeed:
     """What a run reads for one store key: a feature store (``featset`` and ``store``) or raw
-    media (``media``: audio or transcripts)."""
+    media (``media``: audio, or transcripts of the transcript set ``tset``)."""
 
     key: str
     featset: str = ""
     store: str = ""
     media: str = ""
+    tset: str = DEFAULT_SET
 
 
 def run_needs(variant: Variant, stage1_seed: int) -> list[StoreNeed]:
@@ -159,9 +165,11 @@ def run_needs(variant: Variant, stage1_seed: int) -> list[StoreNeed]:
     raw = variant.raw_modalities
     needs = []
     for m in variant.config["modalities"]:
-        if m in raw:
-            media = "audio" if RAW_KEYS[m] == "wave" else "transcripts"
-            needs.append(StoreNeed(RAW_KEYS[m], media=media))
+        if m in raw and RAW_KEYS[m] == "wave":
+            needs.append(StoreNeed(RAW_KEYS[m], media="audio"))
+        elif m in raw:
+            tset = variant.config.get("transcripts", DEFAULT_SET)
+            needs.append(StoreNeed(RAW_KEYS[m], media="transcripts", tset=tset))
         else:
             needs.append(StoreNeed(m, featset=folder, store=MODALITY_NAMES[m]))
     return needs

@@ -227,7 +227,8 @@ RECALL_CURVES = ["valid_recall_at_1", "valid_recall_at_5", "test_recall_at_1", "
 def stage1_curves(logs: list[str | Path], path) -> None:
     """Loss (train, valid), recall@1/@5 on valid and test (with the kept epoch starred) and the
     learning rate per epoch, one line per pair (the mean and its band over Stage I seeds). Logs
-    are ``<pair>/seed<k>/log.tsv``."""
+    are ``<model>/seed<k>/log.tsv``, one row per epoch and pair (column ``pair``; a log without
+    it is the pair its folder names)."""
     frames = []
     for log_path in logs:
         frame = read_table(log_path)
@@ -245,8 +246,10 @@ def stage1_curves(logs: list[str | Path], path) -> None:
         ]
         if missing:
             raise KeyError(f"{log_path}: missing Stage I log columns {missing}")
-        pair = Path(log_path).parent.parent.name.replace("_", "-")
-        frames.append(frame.assign(pair=pair, seed=Path(log_path).parent.name))
+        if "pair" not in frame.columns:
+            frame = frame.assign(pair=Path(log_path).parent.parent.name)
+        frame["pair"] = frame["pair"].astype(str).str.replace("_", "-")
+        frames.append(frame.assign(seed=Path(log_path).parent.name))
     data = pd.concat(frames, ignore_index=True)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     loss = data.melt(

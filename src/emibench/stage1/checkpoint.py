@@ -1,9 +1,12 @@
-"""Stage I checkpoints: what was trained (heads, temperature, unfrozen encoder blocks) and from what.
+"""Stage I checkpoints: what was trained (heads, temperatures, unfrozen encoder blocks) and from what.
 
 The file (``torch.save`` of a dict of tensors and plain types, so it loads with
-``weights_only=True``: see ``emibench.tensor_files``) holds the encoder specs (so the frozen
-weights are reloaded through the registry, not copied), ``train_layers``, the head config, the
-pair's state, the state of the encoders' trainable parameters only, and the per-epoch history.
+``weights_only=True``: see ``emibench.tensor_files``) holds the objective and its pairs, the
+encoder specs per modality (``visual``, ``audio``, ``text``; the frozen weights are reloaded
+through the registry, not copied), ``train_layers``, the head config, each pair's state (media
+head, text head, temperature), the state of the encoders' trainable parameters only, and the
+per-epoch history. A ``joint`` checkpoint holds all three encoders and both pairs; a pair's
+checkpoint its two encoders and its pair.
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ from typing import Any
 import torch
 
 from emibench.encoders.registry import load_encoder
-from emibench.stage1.model import ContrastivePair
+from emibench.stage1.data import ENCODER_KIND, PAIRS
+from emibench.stage1.model import ContrastivePair, ProjectionHead
 from emibench.tensor_files import load_plain, plain
 
-FORMAT = "emibench-stage1/1"
+PAIR_OF = {modality: pair for pair, modality in PAIRS.items()}
+
+FORMAT = "emibench-stage1/2"
 
 
 def freeze_except_tail(encoder: torch.nn.Module, k: int) -> list[torch.nn.Parameter]:
@@ -48,18 +54,31 @@ def save_checkpoint(path: str | Path, **content: Any) -> None:
 
 
 @dataclass
-class Stage1Encoders:
-    """A trained pair, ready to encode: its media and text encoders (with trained blocks) and heads."""
+class Stage1Model:
+    """A trained Stage I model, ready to encode: its encoders (with their trained blocks) by
+    modality, its pairs' heads, and the pair whose text head serves the text features."""
 
-    pair_name: str
-    media_encoder: torch.nn.Module
-    text_encoder: torch.nn.Module
-    pair: ContrastivePair
+    objective: str
+    encoders: dict[str, torch.nn.Module]
+    pairs: dict[str, ContrastivePair]
+    text_pair: str
     path: str
 
-    def label(self, side: str) -> str:
-        encoder = self.media_encoder if side == "media" else self.text_encoder
-        return f"stage1 {self.pair_name} {encoder.name} + {side} head ({self.path})"
+    def head(self, modality: str) -> ProjectionHead:
+        """The projection head that maps ``modality``'s encoder outputs into the shared space."""
+        if modality == "text":
+            return self.pairs[self.text_pair].text_head
+        return self.pairs[PAIR_OF[modality]].media_head
+
+    def label(self, modality: str, output: str) -> str:
+        encoder = self.encoders[modality].name
+        what = encoder if output == "encoder" else f"{encoder} + {self.head_name(modality)}"
+        return f"stage1 {self.objective} {what} ({self.path})"
+
+    def head_name(self, modality: str) -> str:
+        if modality == "text":
+            return f"{self.text_pair} text head"
+        return f"{PAIR_OF[modality]} media head"
 
 
 def _load_tail(encoder: torch.nn.Module, state: Mapping[str, torch.Tensor], path: str) -> None:
@@ -72,8 +91,8 @@ def _load_tail(encoder: torch.nn.Module, state: Mapping[str, torch.Tensor], path
         )
 
 
-def load_stage1(path: str | Path, device: torch.device | str = "cpu") -> Stage1Encoders:
-    """Rebuild a Stage I pair from its checkpoint (encoders via the registry, then trained state)."""
+def load_stage1(path: str | Path, device: torch.device | str = "cpu") -> Stage1Model:
+    """Rebuild a Stage I model from its checkpoint (encoders via the registry, then trained state)."""
     path = str(path)
     if not Path(path).is_file():
         raise FileNotFoundError(f"Stage I checkpoint not found: {path}")
@@ -81,14 +100,18 @@ def load_stage1(path: str | Path, device: torch.device | str = "cpu") -> Stage1E
     found = ckpt.get("format") if isinstance(ckpt, dict) else None
     if found != FORMAT:
         raise ValueError(
-            f"{path}: not a Stage I checkpoint (format {found!r}, expected {FORMAT!r})"
+            f"{path}: not a Stage I checkpoint of this version (format {found!r}, expected "
+            f"{FORMAT!r}); run Stage I again"
         )
-    media = load_encoder(ckpt["media_kind"], ckpt["encoders"]["media"], "checkpoint media encoder")
-    text = load_encoder("text", ckpt["encoders"]["text"], "checkpoint text encoder")
-    _load_tail(media, ckpt["encoder_state"]["media"], path)
-    _load_tail(text, ckpt["encoder_state"]["text"], path)
-    pair = ContrastivePair(media.dim, text.dim, **ckpt["head"])
-    pair.load_state_dict(ckpt["pair_state"])
-    for module in (media, text, pair):
-        module.to(device).eval().requires_grad_(False)
-    return Stage1Encoders(ckpt["pair"], media, text, pair, path)
+    encoders = {}
+    for modality, spec in ckpt["encoders"].items():
+        encoder = load_encoder(ENCODER_KIND[modality], spec, f"checkpoint {modality} encoder")
+        _load_tail(encoder, ckpt["encoder_state"][modality], path)
+        encoders[modality] = encoder.to(device).eval().requires_grad_(False)
+    pairs = {}
+    for name, state in ckpt["pair_state"].items():
+        pair = ContrastivePair(encoders[PAIRS[name]].dim, encoders["text"].dim, **ckpt["head"])
+        pair.load_state_dict(state)
+        pairs[name] = pair.to(device).eval().requires_grad_(False)
+    text_pair = ckpt["settings"]["text_pair"] if len(pairs) > 1 else next(iter(pairs))
+    return Stage1Model(ckpt["objective"], encoders, pairs, text_pair, path)

@@ -1,7 +1,12 @@
-"""Stage I inputs: which clips pair up, and their media segment means and text CLS vectors.
+"""Stage I inputs: which clips take part in each pair, and their media segment means and text CLS.
 
-A clip takes part in a pair's contrastive batches when its media (frames for vision-text, audio
-for audio-text) is present and its transcript is not empty; the others are left out and counted.
+The pairs are vision-text (frames) and audio-text (audio). A Stage I model trains one pair (the
+``pairs`` objective, one job per pair) or both at once (the ``joint`` objective: one text encoder
+for both media, loss ``L_v2t + L_a2t``). A clip takes part when its transcript is not empty and
+at least one medium of the model's pairs is present; within a pair's loss and retrieval only the
+clips with that pair's medium count (a clip without audio enters ``L_v2t`` alone). Clips with no
+transcript, or with none of the media, are left out and counted.
+
 With ``train_layers = 0`` the encoders are frozen, so their outputs are computed once and cached
 (segment means (M, D) per clip, CLS (D,)); with ``train_layers > 0`` each batch re-runs the
 encoders with gradients through the unfrozen blocks.
@@ -21,21 +26,40 @@ from tqdm import tqdm
 from emibench.encoding.encode import encode_frames, encode_texts, encode_waves
 from emibench.encoding.media import Item, MediaReader, group_by_rows, prefetch, text_of
 from emibench.encoding.settings import ExtractSettings
-from emibench.features.sets import STAGE1_PAIRS
+from emibench.features.sets import ENCODER_KIND as MEDIA_ENCODER_KIND
+from emibench.features.sets import STAGE1_PAIRS, STAGE1_TARGETS
 from emibench.models.pooling import segment_means
 
 log = logging.getLogger(__name__)
 
+# pair -> the store (modality) of its media encoder
 PAIRS = STAGE1_PAIRS
+# objective or single pair (the CLI's --pair) -> the pairs one Stage I model trains
+OBJECTIVE_PAIRS = STAGE1_TARGETS
+# modality -> the encoder kind of the registry
+ENCODER_KIND: dict[str, str] = {**MEDIA_ENCODER_KIND, "text": "text"}
 
 
 @dataclass
-class PairClips:
-    """The clips of one split that enter a pair's batches, their texts, and those left out."""
+class Stage1Clips:
+    """The clips of one split that take part, their texts, which pairs each enters, the rest.
+
+    ``media`` maps each pair to the ids (a subset of ``ids``) whose medium is present.
+    """
 
     ids: list[str]
     texts: list[str]
+    media: dict[str, set[str]]
     left_out: dict[str, str] = field(default_factory=dict)
+
+    def of(self, pair: str) -> list[str]:
+        """The ids of ``pair``'s clips, in ``ids`` order."""
+        present = self.media[pair]
+        return [i for i in self.ids if i in present]
+
+    def texts_of(self, pair: str) -> list[str]:
+        present = self.media[pair]
+        return [t for i, t in zip(self.ids, self.texts) if i in present]
 
     def reasons(self) -> dict[str, int]:
         """How many clips were left out for each reason (reasons cut at the first colon)."""
@@ -47,21 +71,31 @@ class PairClips:
 
 
 def select_clips(
-    ids: Sequence[str], media: MediaReader, transcripts: pd.DataFrame, modality: str
-) -> PairClips:
-    """Split ``ids`` into those with both media and a non-empty transcript, and the rest."""
+    ids: Sequence[str], media: MediaReader, transcripts: pd.DataFrame, pairs: Sequence[str]
+) -> Stage1Clips:
+    """Split ``ids`` into those with a non-empty transcript and a medium of one of ``pairs``, and
+    the rest (with the reason)."""
     chosen, texts, left_out = [], [], {}
+    present: dict[str, set[str]] = {pair: set() for pair in pairs}
     for clip_id in ids:
-        ok, reason = media.has(modality, clip_id)
         text = text_of(transcripts, clip_id)
-        if not ok:
-            left_out[clip_id] = f"{modality} missing: {reason}"
-        elif text.value is None:
+        missing = []
+        for pair in pairs:
+            ok, reason = media.has(PAIRS[pair], clip_id)
+            if ok:
+                present[pair].add(clip_id)
+            else:
+                missing.append(f"{PAIRS[pair]} missing: {reason}")
+        if text.value is None:
             left_out[clip_id] = text.reason
+        elif len(missing) == len(pairs):
+            left_out[clip_id] = "; ".join(missing)
         else:
             chosen.append(clip_id)
             texts.append(text.value)
-    return PairClips(chosen, texts, left_out)
+    for pair in pairs:
+        present[pair] &= set(chosen)
+    return Stage1Clips(chosen, texts, present, left_out)
 
 
 class MediaSegments:

@@ -19,14 +19,18 @@ clamped to ``[0, log(max_logit_scale)]`` after each step, as CLIP does.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
-from emibench.scaling import safe_scale
+from emibench.scaling import near_constant, safe_scale
 from emibench.stage1.loss import info_nce, similarity_logits
+
+log = logging.getLogger(__name__)
 
 
 class ProjectionHead(nn.Module):
@@ -46,16 +50,28 @@ class ProjectionHead(nn.Module):
             self.net = nn.Linear(in_dim, out_dim, bias=False)
 
     @torch.no_grad()
-    def fit_standardization(self, x: torch.Tensor) -> None:
+    def fit_standardization(self, x: torch.Tensor, name: str = "input") -> None:
         """Set the input standardisation from samples (N, in_dim) of the train split (scales
-        floored by ``emibench.scaling.safe_scale``)."""
+        floored by ``emibench.scaling.safe_scale``); a warning in the log when the samples
+        barely vary, or are all the same."""
         x = x.float().reshape(-1, self.in_dim)
         self.shift.copy_(x.mean(0))
-        if len(x) > 1:
-            std = x.std(0, unbiased=False).cpu().numpy()
-            self.scale.copy_(torch.from_numpy(safe_scale(std)))
-        else:
-            self.scale.fill_(1.0)
+        if not len(x):
+            return
+        std = x.std(0, unbiased=False).cpu().numpy()
+        rms = float(x.pow(2).mean().sqrt())
+        distinct = len(torch.unique(x, dim=0))
+        if distinct == 1 or near_constant(std, rms):
+            log.warning(
+                "%s: %d distinct among %d train samples (median spread %.3g, magnitude %.3g): "
+                "standardised with a floor, it carries little signal",
+                name,
+                distinct,
+                len(x),
+                float(np.median(std)),
+                rms,
+            )
+        self.scale.copy_(torch.from_numpy(safe_scale(std, rms)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net((x - self.shift) / self.scale)

@@ -1,9 +1,10 @@
-"""One Stage I job: load the pair's encoders, read each split's clips, train, write the results."""
+"""One Stage I job: load the encoders, read each split's clips, train, write the results."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,114 +15,116 @@ from emibench.data.tables import write_table
 from emibench.encoders.registry import load_encoder
 from emibench.encoding.media import MediaReader, read_transcripts
 from emibench.encoding.settings import ExtractSettings
-from emibench.features.sets import ENCODER_KIND
 from emibench.stage1.checkpoint import save_checkpoint
-from emibench.stage1.data import PAIRS, select_clips
-from emibench.stage1.train import PairSide, Stage1Settings, build_side, encoder_states, train_pair
+from emibench.stage1.data import ENCODER_KIND, OBJECTIVE_PAIRS, PAIRS, select_clips
+from emibench.stage1.train import Side, Stage1Settings, build_side, encoder_states, train_stage1
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class SplitInputs:
+    """One split's stores: frames (vision-text), audio (audio-text), transcripts."""
+
+    transcripts: Sequence[str]
+    frames: Sequence[str] = ()
+    audio: Sequence[str] = ()
+
+
 def _ids(media: MediaReader, transcripts: pd.DataFrame) -> list[str]:
-    reader = media.frames if media.frames is not None else media.audio
-    return sorted(set(transcripts.index) | set(reader.ids()))
+    ids = set(transcripts.index)
+    for reader in (media.frames, media.audio):
+        if reader is not None:
+            ids |= set(reader.ids())
+    return sorted(ids)
 
 
 def read_side(
-    pair: str,
     split: str,
-    media_paths: Sequence[str],
-    transcript_paths: Sequence[str],
-    media_encoder: torch.nn.Module,
-    text_encoder: torch.nn.Module,
+    inputs: SplitInputs,
+    pairs: Sequence[str],
+    encoders: Mapping[str, torch.nn.Module],
     settings: Stage1Settings,
     extract: ExtractSettings,
-) -> PairSide:
-    """The clips of one split that pair up (media and a transcript), ready for training."""
-    modality = PAIRS[pair]
-    reader = (
-        MediaReader(frames=list(media_paths))
-        if modality == "visual"
-        else MediaReader(audio=list(media_paths))
-    )
-    transcripts = read_transcripts(list(transcript_paths))
-    clips = select_clips(_ids(reader, transcripts), reader, transcripts, modality)
+) -> Side:
+    """The clips of one split that take part (a transcript and a medium of ``pairs``), ready for
+    training."""
+    reader = MediaReader(frames=list(inputs.frames), audio=list(inputs.audio))
+    transcripts = read_transcripts(list(inputs.transcripts))
+    clips = select_clips(_ids(reader, transcripts), reader, transcripts, pairs)
     log.info(
-        "%s %s: %d clips pair up, %d left out %s",
-        pair,
+        "%s: %d clips take part (%s), %d left out %s",
         split,
         len(clips.ids),
+        ", ".join(f"{pair} {len(clips.media[pair])}" for pair in pairs),
         len(clips.left_out),
         clips.reasons(),
     )
-    return build_side(
-        clips, media_encoder, text_encoder, reader, modality, settings, extract, split
-    )
+    return build_side(clips, encoders, reader, pairs, settings, extract, split)
 
 
-def align_pair(
-    pair: str,
-    inputs: Mapping[str, tuple[Sequence[str], Sequence[str]]],
-    media_spec: Mapping[str, Any],
-    text_spec: Mapping[str, Any],
+def align(
+    target: str,
+    inputs: Mapping[str, SplitInputs],
+    specs: Mapping[str, Mapping[str, Any]],
     settings: Stage1Settings,
     extract: ExtractSettings,
     device: torch.device,
     checkpoint: str | Path,
     log_path: str | Path,
-) -> pd.Series:
-    """Train one pair and write its checkpoint and per-epoch log; returns the kept epoch's row.
+) -> pd.DataFrame:
+    """Train one Stage I model and write its checkpoint and per-epoch log; returns the kept
+    epoch's rows (one per pair).
 
-    ``inputs`` maps train, valid and (optionally) test to (media store paths, transcript paths).
+    ``target`` is ``joint`` or one pair (``vision_text``, ``audio_text``); ``inputs`` maps train,
+    valid and (optionally) test to their stores; ``specs`` maps ``visual``, ``audio``, ``text`` to
+    the encoder specs the target needs.
     """
-    kind = ENCODER_KIND[PAIRS[pair]]
-    media_encoder = load_encoder(kind, media_spec).to(device)
-    text_encoder = load_encoder("text", text_spec).to(device)
+    pairs = OBJECTIVE_PAIRS[target]
+    modalities = [*(PAIRS[p] for p in pairs), "text"]
+    encoders = {m: load_encoder(ENCODER_KIND[m], specs[m]).to(device) for m in modalities}
     sides = {
-        split: read_side(pair, split, media, texts, media_encoder, text_encoder, settings, extract)
-        for split, (media, texts) in inputs.items()
+        split: read_side(split, stores, pairs, encoders, settings, extract)
+        for split, stores in inputs.items()
     }
-    model, history = train_pair(
-        sides["train"],
-        sides["valid"],
-        media_encoder,
-        text_encoder,
-        settings,
-        device,
-        test=sides.get("test"),
+    model, history = train_stage1(
+        sides["train"], sides["valid"], encoders, pairs, settings, device, test=sides.get("test")
     )
-    kept = history[history["selected"]].iloc[0]
+    kept = history[history["selected"]]
     write_table(history, log_path)
     save_checkpoint(
         checkpoint,
-        pair=pair,
-        media_kind=kind,
-        encoders={"media": dict(media_spec), "text": dict(text_spec)},
+        objective=settings.objective,
+        pairs=list(pairs),
+        encoders={m: dict(specs[m]) for m in modalities},
         train_layers=settings.train_layers,
         segments=settings.segments,
         head=settings.head(),
-        pair_state={k: v.cpu() for k, v in model.state_dict().items()},
-        encoder_state=encoder_states(media_encoder, text_encoder),
+        pair_state={
+            name: {k: v.cpu() for k, v in pair.state_dict().items()} for name, pair in model.items()
+        },
+        encoder_state=encoder_states(encoders),
         history=history.to_dict("records"),
-        selected_epoch=int(kept["epoch"]),
+        selected_epoch=int(kept["epoch"].iloc[0]),
         settings=vars(settings),
         left_out={s: sides[s].clips.left_out for s in sides},
     )
-    log.info(
-        "done: stage1 %s, %d epochs, %d train clips (%d left out), kept epoch %d: valid R@1 %.3f "
-        "R@5 %.3f (chance %.3f / %.3f), test R@1 %.3f R@5 %.3f (chance %.3f / %.3f)",
-        pair,
-        len(history),
-        kept["n_train"],
-        kept["n_left_out"],
-        kept["epoch"],
-        kept["valid_recall_at_1"],
-        kept["valid_recall_at_5"],
-        kept["valid_chance_at_1"],
-        kept["valid_chance_at_5"],
-        kept["test_recall_at_1"],
-        kept["test_recall_at_5"],
-        kept["test_chance_at_1"],
-        kept["test_chance_at_5"],
-    )
+    for _, row in kept.iterrows():
+        log.info(
+            "done: stage1 %s, %d epochs, %d train clips (%d left out), kept epoch %d: valid R@1 "
+            "%.3f R@5 %.3f (chance %.3f / %.3f), test R@1 %.3f R@5 %.3f (chance %.3f / %.3f)",
+            row["pair"],
+            history["epoch"].max(),
+            row["n_train"],
+            row["n_left_out"],
+            row["epoch"],
+            row["valid_recall_at_1"],
+            row["valid_recall_at_5"],
+            row["valid_chance_at_1"],
+            row["valid_chance_at_5"],
+            row["test_recall_at_1"],
+            row["test_recall_at_5"],
+            row["test_chance_at_1"],
+            row["test_chance_at_5"],
+        )
     return kept

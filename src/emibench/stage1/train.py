@@ -1,12 +1,19 @@
-"""Stage I training of one pair (vision-text or audio-text): symmetric InfoNCE, SGDR, per-epoch log.
+"""Stage I training: symmetric InfoNCE per pair, SGDR, per-epoch log with each pair's figures.
 
-Each epoch shuffles the train clips into batches of ``batch_size`` pairs (a last batch of one
-clip is dropped: InfoNCE needs negatives), sets the SGDR learning rate every iteration, and then
-evaluates on valid (and on test when given): the InfoNCE loss over batches in a fixed order, and
-media->text retrieval recall@1 and @5 over the whole split (see ``stage1.retrieval``). The model
-kept is, with ``select: best_cycle``, the snapshot with the best valid recall@5, then recall@1,
-among the SGDR cycle ends (where the learning rate reaches ``lr_min``) and the last epoch; with
-``select: last``, the last epoch's. Test never takes part in the choice.
+One Stage I model trains one pair (objective ``pairs``: vision-text or audio-text, each with its
+own text encoder) or both pairs with one text encoder (objective ``joint``, the paper's section 3.6:
+``L = L_v2t + L_a2t``). Each pair has its media head, text head and temperature.
+
+Each epoch shuffles the train clips (the union of the pairs' clips) into batches of
+``batch_size`` (a last batch of one clip is dropped: InfoNCE needs negatives), runs the text
+encoder once per batch, and sums each pair's InfoNCE over the clips of the batch that have the
+pair's medium (a pair with fewer than two such clips in a batch adds nothing); the SGDR learning
+rate is set every iteration. After each epoch, each pair is evaluated on valid (and on test when
+given) over the split's clips with its medium: the InfoNCE loss over batches in a fixed order,
+and media->text retrieval recall@1 and @5 (see ``stage1.retrieval``). The model kept is, with
+``select: best_cycle``, the snapshot with the best valid recall@5 (then recall@1), averaged over
+the pairs, among the SGDR cycle ends (where the learning rate reaches ``lr_min``) and the last
+epoch; with ``select: last``, the last epoch's. Test never takes part in the choice.
 """
 
 from __future__ import annotations
@@ -14,27 +21,31 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from emibench.encoding.settings import ExtractSettings
-from emibench.settings import ConfigError
+from emibench.features.sets import STAGE1_OBJECTIVES
+from emibench.settings import ConfigError, settings_from
 from emibench.stage1.checkpoint import freeze_except_tail, trainable_state
-from emibench.stage1.data import MediaSegments, PairClips, TextCLS
+from emibench.stage1.data import PAIRS, MediaSegments, Stage1Clips, TextCLS
 from emibench.stage1.model import ContrastivePair
 from emibench.stage1.retrieval import chance_recall_at_k, recall_at_k, text_groups
 from emibench.stage1.schedule import SGDR
 
 log = logging.getLogger(__name__)
 
+# one row per epoch and pair
 LOG_COLUMNS = [
     "epoch",
+    "pair",
     "lr",
     "encoder_lr",
     "train_loss",
@@ -55,11 +66,16 @@ LOG_COLUMNS = [
     "seconds",
 ]
 SELECT = ("best_cycle", "last")
+OBJECTIVES = tuple(STAGE1_OBJECTIVES)
+# keys of config section stage1 that are not training settings: the Stage I seeds (the workflow
+# makes one job per seed) and the output the stage1 feature set stores (emibench features)
+WORKFLOW_KEYS = ("seeds", "features")
 
 
 @dataclass
 class Stage1Settings:
-    """Config section ``stage1`` (see config/schema/stage1.schema.yaml)."""
+    """Config section ``stage1`` (see config/schema/stage1.schema.yaml) less its workflow keys
+    (``seeds``; ``features``, which only the feature extraction reads)."""
 
     epochs: int = 50
     batch_size: int = 32
@@ -76,6 +92,7 @@ class Stage1Settings:
     segments: int = 8
     train_layers: int = 0
     seed: int = 0
+    objective: str = "joint"
     text_pair: str = "vision_text"
     standardize: bool = True
     select: str = "best_cycle"
@@ -83,6 +100,14 @@ class Stage1Settings:
     def __post_init__(self) -> None:
         if self.select not in SELECT:
             raise ConfigError(f"stage1.select must be one of {SELECT}, got {self.select!r}")
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(
+                f"stage1.objective must be one of {OBJECTIVES}, got {self.objective!r}"
+            )
+        if self.text_pair not in PAIRS:
+            raise ConfigError(
+                f"stage1.text_pair must be one of {tuple(PAIRS)}, got {self.text_pair!r}"
+            )
 
     def head(self) -> dict[str, Any]:
         return {
@@ -93,58 +118,69 @@ class Stage1Settings:
         }
 
 
-@dataclass
-class PairSide:
-    """One split's inputs of a pair: the clips, their media segment means and text CLS."""
+def stage1_settings(values: Mapping[str, Any] | str | None) -> Stage1Settings:
+    """``Stage1Settings`` from config section ``stage1`` (its workflow keys dropped)."""
+    return settings_from(Stage1Settings, values, "stage1", ignore=WORKFLOW_KEYS)
 
-    clips: PairClips
-    media: MediaSegments
-    text: TextCLS
+
+Segments = Callable[[Sequence[str]], list[torch.Tensor]]
+
+
+@dataclass
+class Side:
+    """One split's inputs: the clips, each pair's media segment means [(M_i, D)] and the text CLS
+    vectors (B, D_t) of any ids."""
+
+    clips: Stage1Clips
+    media: dict[str, Segments]
+    text: Callable[[Sequence[str]], torch.Tensor]
 
 
 def build_side(
-    clips: PairClips,
-    media_encoder,
-    text_encoder,
+    clips: Stage1Clips,
+    encoders: Mapping[str, nn.Module],
     media_reader,
-    modality: str,
+    pairs: Sequence[str],
     settings: Stage1Settings,
     extract: ExtractSettings,
     what: str,
-) -> PairSide:
+) -> Side:
+    """``encoders`` maps ``visual``/``audio``/``text`` to the encoders of ``pairs``."""
     cache = settings.train_layers == 0
-    media = MediaSegments(media_encoder, media_reader, modality, settings.segments, extract, cache)
-    if cache:
-        media.precompute(clips.ids, f"{what} {modality}")
-    text = TextCLS(text_encoder, dict(zip(clips.ids, clips.texts)), extract, cache)
-    return PairSide(clips, media, text)
-
-
-def _embed(
-    pair: ContrastivePair, side: PairSide, ids: list[str]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    return pair.media_embedding(side.media(ids)), pair.text_embedding(side.text(ids))
+    media = {}
+    for pair in pairs:
+        modality = PAIRS[pair]
+        segments = MediaSegments(
+            encoders[modality], media_reader, modality, settings.segments, extract, cache
+        )
+        if cache:
+            segments.precompute(clips.of(pair), f"{what} {modality}")
+        media[pair] = segments
+    text = TextCLS(encoders["text"], dict(zip(clips.ids, clips.texts)), extract, cache)
+    return Side(clips, media, text)
 
 
 @torch.no_grad()
 def evaluate(
-    pair: ContrastivePair, side: PairSide, batch_size: int, split: str = "valid"
+    pair: ContrastivePair, side: Side, name: str, batch_size: int, split: str = "valid"
 ) -> dict[str, float]:
-    """InfoNCE (batches in order) and media->text recall@1/@5 over a whole split, keys prefixed
-    with the split's name."""
-    ids = side.clips.ids
+    """InfoNCE (batches in order) and media->text recall@1/@5 of pair ``name`` over the split's
+    clips with its medium, keys prefixed with the split's name."""
+    ids, texts = side.clips.of(name), side.clips.texts_of(name)
     if len(ids) < 2:
         return {f"{split}_{k}": math.nan for k in ("loss", "recall_at_1", "recall_at_5")}
     media, text, losses, weights = [], [], [], []
     for start in range(0, len(ids), batch_size):
-        m, t = _embed(pair, side, ids[start : start + batch_size])
+        chunk = ids[start : start + batch_size]
+        m = pair.media_embedding(side.media[name](chunk))
+        t = pair.text_embedding(side.text(chunk))
         media.append(m)
         text.append(t)
         if len(m) > 1:
             losses.append(float(pair.loss(m, t)))
             weights.append(len(m))
     sim = pair.logits(torch.cat(media), torch.cat(text))
-    groups = text_groups(side.clips.texts)
+    groups = text_groups(texts)
     return {
         f"{split}_loss": float(np.average(losses, weights=weights)),
         f"{split}_recall_at_1": recall_at_k(sim, groups, 1),
@@ -154,70 +190,96 @@ def evaluate(
     }
 
 
-def _selection_score(row: Mapping[str, float]) -> tuple[float, float]:
-    """Valid recall@5, then @1; a split too small to score ranks lowest."""
-    return tuple(
-        -math.inf if math.isnan(row[k]) else row[k]
-        for k in ("valid_recall_at_5", "valid_recall_at_1")
-    )
+def selection_score(rows: Sequence[Mapping[str, float]]) -> tuple[float, float]:
+    """Valid recall@5, then @1, each averaged over the pairs' rows of one epoch; a split too small
+    to score ranks lowest."""
+    score = []
+    for key in ("valid_recall_at_5", "valid_recall_at_1"):
+        values = [row[key] for row in rows]
+        score.append(-math.inf if any(math.isnan(v) for v in values) else float(np.mean(values)))
+    return tuple(score)
 
 
-def _snapshot(
-    pair: ContrastivePair, media_encoder: torch.nn.Module, text_encoder: torch.nn.Module
-) -> dict[str, dict]:
-    """The pair's state and the encoders' trainable parameters, copied."""
+def _snapshot(pairs: nn.ModuleDict, encoders: Mapping[str, nn.Module]) -> dict[str, dict]:
+    """The pairs' state and the encoders' trainable parameters, copied."""
     return {
-        "pair": {k: v.detach().clone() for k, v in pair.state_dict().items()},
-        **encoder_states(media_encoder, text_encoder),
+        "pairs": {k: v.detach().clone() for k, v in pairs.state_dict().items()},
+        "encoders": encoder_states(encoders),
     }
 
 
-def _restore(
-    snapshot: dict[str, dict],
-    pair: ContrastivePair,
-    media_encoder: torch.nn.Module,
-    text_encoder: torch.nn.Module,
-) -> None:
-    pair.load_state_dict(snapshot["pair"])
-    media_encoder.load_state_dict(snapshot["media"], strict=False)
-    text_encoder.load_state_dict(snapshot["text"], strict=False)
+def _restore(snapshot: dict[str, dict], pairs: nn.ModuleDict, encoders) -> None:
+    pairs.load_state_dict(snapshot["pairs"])
+    for modality, state in snapshot["encoders"].items():
+        encoders[modality].load_state_dict(state, strict=False)
 
 
 @torch.no_grad()
-def fit_standardization(pair: ContrastivePair, side: PairSide, batch_size: int) -> None:
-    """Fit both heads' input standardisation on a split (segment means and CLS vectors)."""
-    ids = side.clips.ids
+def fit_standardization(pair: ContrastivePair, side: Side, name: str, batch_size: int) -> None:
+    """Fit both heads' input standardisation on a split's clips of the pair (segment means and CLS
+    vectors)."""
+    ids = side.clips.of(name)
     media, text = [], []
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
-        media.append(torch.cat(side.media(chunk)).float().cpu())
+        media.append(torch.cat(side.media[name](chunk)).float().cpu())
         text.append(side.text(chunk).float().cpu())
-    pair.media_head.fit_standardization(torch.cat(media))
-    pair.text_head.fit_standardization(torch.cat(text))
+    pair.media_head.fit_standardization(torch.cat(media), f"{name} media segments")
+    pair.text_head.fit_standardization(torch.cat(text), f"{name} transcripts (text CLS)")
 
 
-def train_pair(
-    train: PairSide,
-    valid: PairSide,
-    media_encoder: torch.nn.Module,
-    text_encoder: torch.nn.Module,
+def _batch_loss(
+    pairs: nn.ModuleDict, side: Side, batch: list[str]
+) -> tuple[torch.Tensor | None, dict[str, float]]:
+    """Sum over the pairs of the InfoNCE of the batch's clips with that pair's medium (the text
+    encoder runs once for the batch); also each pair's own loss."""
+    cls = side.text(batch)
+    total, parts = None, {}
+    for name, pair in pairs.items():
+        present = side.clips.media[name]
+        rows = [k for k, clip_id in enumerate(batch) if clip_id in present]
+        if len(rows) < 2:
+            continue
+        media = pair.media_embedding(side.media[name]([batch[k] for k in rows]))
+        loss = pair.loss(media, pair.text_embedding(cls[rows]))
+        parts[name] = loss.detach().item()
+        total = loss if total is None else total + loss
+    return total, parts
+
+
+def train_stage1(
+    train: Side,
+    valid: Side,
+    encoders: Mapping[str, nn.Module],
+    pair_names: Sequence[str],
     settings: Stage1Settings,
     device: torch.device,
-    test: PairSide | None = None,
-) -> tuple[ContrastivePair, pd.DataFrame]:
-    """Train the heads (and the unfrozen encoder blocks) of a pair; returns the pair, set to the
-    selected snapshot, and the log (its ``selected`` column marks that epoch)."""
-    if len(train.clips.ids) < 2:
-        raise ValueError(
-            f"Stage I needs at least 2 train clips with media and text, got {len(train.clips.ids)} "
-            f"(left out: {train.clips.reasons()})"
-        )
+    test: Side | None = None,
+) -> tuple[nn.ModuleDict, pd.DataFrame]:
+    """Train the heads (and the unfrozen encoder blocks) of ``pair_names`` with one summed loss;
+    returns the pairs, set to the selected snapshot, and the log (one row per epoch and pair; its
+    ``selected`` column marks the kept epoch's rows). ``encoders`` holds the text encoder and the
+    media encoder of each pair (``visual``, ``audio``, ``text``)."""
+    for name in pair_names:
+        if len(train.clips.of(name)) < 2:
+            raise ValueError(
+                f"Stage I {name} needs at least 2 train clips with {PAIRS[name]} and text, got "
+                f"{len(train.clips.of(name))} (left out: {train.clips.reasons()})"
+            )
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    pair = ContrastivePair(media_encoder.dim, text_encoder.dim, **settings.head()).to(device)
+    pairs = nn.ModuleDict(
+        {
+            name: ContrastivePair(
+                encoders[PAIRS[name]].dim, encoders["text"].dim, **settings.head()
+            )
+            for name in pair_names
+        }
+    ).to(device)
     if settings.standardize:
-        fit_standardization(pair, train, settings.batch_size)
-    optimizer = torch.optim.AdamW(param_groups(pair, media_encoder, text_encoder, settings))
+        for name, pair in pairs.items():
+            fit_standardization(pair, train, name, settings.batch_size)
+    optimizer = torch.optim.AdamW(param_groups(pairs, encoders, settings))
     n = len(train.clips.ids)
     batches_per_epoch = n // settings.batch_size + (1 if n % settings.batch_size > 1 else 0)
     schedule = SGDR(
@@ -228,96 +290,101 @@ def train_pair(
         settings.cycle_mult,
     )
     ids = np.array(train.clips.ids)
+    n_ids = len(train.clips.ids) + len(train.clips.left_out)
     rows, best, best_score, best_epoch = [], None, None, None
     for epoch in tqdm(
         range(1, settings.epochs + 1), desc="stage1 epochs", unit="epoch", leave=False
     ):
-        start, lr, losses = time.perf_counter(), schedule.lr, []
+        start, lr = time.perf_counter(), schedule.lr
         encoder_lr = optimizer.param_groups[-1]["lr"] if settings.train_layers else math.nan
-        pair.train()
+        losses: dict[str, list[float]] = {name: [] for name in pairs}
+        pairs.train()
         order = rng.permutation(n)
         for b in range(batches_per_epoch):
             batch = ids[order[b * settings.batch_size : (b + 1) * settings.batch_size]].tolist()
-            media, text = _embed(pair, train, batch)
-            loss = pair.loss(media, text)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            pair.clamp_temperature()
+            loss, parts = _batch_loss(pairs, train, batch)
+            if loss is not None:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                for pair in pairs.values():
+                    pair.clamp_temperature()
             schedule.step()
-            losses.append(loss.detach().item())
-        pair.eval()
-        row = {
-            "epoch": epoch,
-            "lr": lr,
-            "encoder_lr": encoder_lr,
-            "train_loss": float(np.mean(losses)),
-        }
-        row.update(evaluate(pair, valid, settings.batch_size))
-        if test is not None:
-            row.update(evaluate(pair, test, settings.batch_size, "test"))
+            for name, value in parts.items():
+                losses[name].append(value)
+        pairs.eval()
+        epoch_rows = []
+        for name, pair in pairs.items():
+            row = {
+                "epoch": epoch,
+                "pair": name,
+                "lr": lr,
+                "encoder_lr": encoder_lr,
+                "train_loss": float(np.mean(losses[name])) if losses[name] else math.nan,
+            }
+            row.update(evaluate(pair, valid, name, settings.batch_size))
+            if test is not None:
+                row.update(evaluate(pair, test, name, settings.batch_size, "test"))
+            n_pair = len(train.clips.of(name))
+            row.update(n_train=n_pair, n_left_out=n_ids - n_pair, temperature=pair.temperature)
+            epoch_rows.append(row)
         last = epoch == settings.epochs
         if last or (settings.select == "best_cycle" and schedule.at_cycle_end):
-            score = _selection_score(row)
+            score = selection_score(epoch_rows)
             if best_score is None or score > best_score:
-                best, best_score, best_epoch = (
-                    _snapshot(pair, media_encoder, text_encoder),
-                    score,
-                    epoch,
-                )
-        row.update(
-            n_train=n,
-            n_left_out=len(train.clips.left_out),
-            temperature=pair.temperature,
-            seconds=time.perf_counter() - start,
-        )
-        rows.append(row)
-        log.info(
-            "epoch %d: lr %.2e train loss %.4f valid loss %.4f R@1 %.3f R@5 %.3f (chance %.3f / %.3f)",
-            epoch,
-            lr,
-            row["train_loss"],
-            row["valid_loss"],
-            row["valid_recall_at_1"],
-            row["valid_recall_at_5"],
-            row.get("valid_chance_at_1", math.nan),
-            row.get("valid_chance_at_5", math.nan),
-        )
-    _restore(best, pair, media_encoder, text_encoder)
+                best, best_score, best_epoch = _snapshot(pairs, encoders), score, epoch
+        seconds = time.perf_counter() - start
+        for row in epoch_rows:
+            row["seconds"] = seconds
+            log.info(
+                "epoch %d %s: lr %.2e train loss %.4f valid loss %.4f R@1 %.3f R@5 %.3f "
+                "(chance %.3f / %.3f)",
+                epoch,
+                row["pair"],
+                lr,
+                row["train_loss"],
+                row["valid_loss"],
+                row["valid_recall_at_1"],
+                row["valid_recall_at_5"],
+                row.get("valid_chance_at_1", math.nan),
+                row.get("valid_chance_at_5", math.nan),
+            )
+        rows.extend(epoch_rows)
+    _restore(best, pairs, encoders)
     history = pd.DataFrame(rows, columns=LOG_COLUMNS)
     history["selected"] = history["epoch"] == best_epoch
     log.info("kept the model of epoch %d (select: %s)", best_epoch, settings.select)
-    return pair, history
+    return pairs, history
 
 
 def param_groups(
-    pair: ContrastivePair,
-    media_encoder: torch.nn.Module,
-    text_encoder: torch.nn.Module,
-    settings: Stage1Settings,
+    pairs: nn.ModuleDict, encoders: Mapping[str, nn.Module], settings: Stage1Settings
 ) -> list[dict[str, Any]]:
-    """AdamW groups: the heads at ``head_lr`` with weight decay, the temperature at ``head_lr``
-    without (as CLIP), and the unfrozen encoder blocks at ``lr_max`` with weight decay. Each
-    group's ``peak_lr`` is what SGDR anneals from."""
-    temperature = [pair.logit_scale]
-    heads = [p for name, p in pair.named_parameters() if name != "logit_scale"]
-    encoders = freeze_except_tail(media_encoder, settings.train_layers)
-    encoders += freeze_except_tail(text_encoder, settings.train_layers)
+    """AdamW groups: every pair's heads at ``head_lr`` with weight decay, the temperatures at
+    ``head_lr`` without (as CLIP), and the unfrozen encoder blocks at ``lr_max`` with weight
+    decay. Each group's ``peak_lr`` is what SGDR anneals from."""
+    temperature = [pair.logit_scale for pair in pairs.values()]
+    heads = [
+        p for pair in pairs.values() for name, p in pair.named_parameters() if name != "logit_scale"
+    ]
+    blocks = [
+        p
+        for encoder in encoders.values()
+        for p in freeze_except_tail(encoder, settings.train_layers)
+    ]
     groups = [
         {"params": heads, "weight_decay": settings.weight_decay, "peak_lr": settings.head_lr},
         {"params": temperature, "weight_decay": 0.0, "peak_lr": settings.head_lr},
     ]
-    if encoders:
+    if blocks:
         groups.append(
-            {"params": encoders, "weight_decay": settings.weight_decay, "peak_lr": settings.lr_max}
+            {"params": blocks, "weight_decay": settings.weight_decay, "peak_lr": settings.lr_max}
         )
     for group in groups:
         group["lr"] = group["peak_lr"]
     return groups
 
 
-def encoder_states(
-    media_encoder: torch.nn.Module, text_encoder: torch.nn.Module
-) -> dict[str, dict]:
-    """The trainable (unfrozen) parameters of both encoders, for the checkpoint."""
-    return {"media": trainable_state(media_encoder), "text": trainable_state(text_encoder)}
+def encoder_states(encoders: Mapping[str, nn.Module]) -> dict[str, dict]:
+    """The trainable (unfrozen) parameters of each encoder, for the checkpoint."""
+    return {modality: trainable_state(encoder) for modality, encoder in encoders.items()}

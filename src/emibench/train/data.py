@@ -39,7 +39,7 @@ from emibench.models.inputs import (
     Tokens,
     Waves,
 )
-from emibench.scaling import safe_scale
+from emibench.scaling import near_constant, root_mean_square, safe_scale
 from emibench.settings import ConfigError
 
 log = logging.getLogger(__name__)
@@ -69,13 +69,14 @@ class ModalityFeatures:
     cls_std: np.ndarray | None = None
 
     def fit_standardizer(self, ids: list[str]) -> None:
-        """Per-dimension mean and std over every real step (and CLS vector) of ``ids``."""
-        self.mean, self.std = _moments(
-            [self.arrays[i] for i in ids if i not in self.missing], self.dim
-        )
+        """Per-dimension mean and std over every real step (and CLS vector) of ``ids``; a
+        warning in the log when the features barely vary over them."""
+        name = MODALITY_NAMES.get(self.modality, self.modality)
+        present = [i for i in ids if i not in self.missing]
+        self.mean, self.std = _moments([self.arrays[i] for i in present], self.dim, name)
         if self.cls is not None:
             self.cls_mean, self.cls_std = _moments(
-                [self.cls[i][None] for i in ids if i not in self.missing], self.dim
+                [self.cls[i][None] for i in present], self.dim, f"{name} (CLS)"
             )
 
     def state(self) -> dict[str, object]:
@@ -104,7 +105,7 @@ class ModalityFeatures:
             setattr(self, key, None if value is None else np.asarray(value, np.float32))
 
 
-def _moments(arrays: list[np.ndarray], dim: int) -> tuple[np.ndarray, np.ndarray]:
+def _moments(arrays: list[np.ndarray], dim: int, name: str) -> tuple[np.ndarray, np.ndarray]:
     total = np.zeros(dim)
     squares = np.zeros(dim)
     count = 0
@@ -117,7 +118,17 @@ def _moments(arrays: list[np.ndarray], dim: int) -> tuple[np.ndarray, np.ndarray
         return np.zeros(dim, np.float32), np.ones(dim, np.float32)
     mean = total / count
     std = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
-    return mean.astype(np.float32), safe_scale(std)
+    rms = root_mean_square(mean, std)
+    if near_constant(std, rms):
+        log.warning(
+            "%s features are (nearly) constant on train (%d clips, median spread %.3g, "
+            "magnitude %.3g): standardised with a floor, they carry little signal",
+            name,
+            len(arrays),
+            float(np.median(std)),
+            rms,
+        )
+    return mean.astype(np.float32), safe_scale(std, rms)
 
 
 def _uniform_steps(length: int, max_steps: int) -> np.ndarray | None:

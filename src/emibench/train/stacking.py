@@ -50,7 +50,6 @@ from emibench.evaluate.record import (
 )
 from emibench.evaluate.run_files import (
     LOG_COLUMNS,
-    clip01,
     predictions_path,
     read_predictions,
     write_predictions,
@@ -383,11 +382,11 @@ def _write_splits(
     letters: tuple[str, ...],
     out_dir: str | Path,
 ) -> dict[str, SplitScores]:
-    """Write each split's predictions (clipped); score the labelled valid and test splits with
-    the clips lacking each modality (``present`` rows follow ``rows``)."""
+    """Write each split's predictions (raw, unclipped); score the labelled valid and test splits
+    with the clips lacking each modality (``present`` rows follow ``rows``)."""
     scores = {}
     for split, clips in ids.items():
-        values = clip01(preds[split])
+        values = preds[split]
         write_predictions(clips, values, predictions_path(out_dir, split))
         if split != "train" and labels.get(split) is not None:
             where = [rows[i] for i in clips]

@@ -1,5 +1,5 @@
 """One trainer for every Stage II system: a configured loss (MSE by default), Adam(W), EMA, early
-stopping on valid mean Pearson.
+stopping on valid mean Pearson, predictions from the best epoch's weights or the last's.
 
 A run = (system, variant, seed) with a resolved config::
 
@@ -29,11 +29,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from emibench.asr.settings import DEFAULT_SET
 from emibench.devices import autocast, describe_device
 from emibench.evaluate.metrics import mean_pearson
 from emibench.evaluate.record import NAMES, RunRecord, SplitScores, split_scores, write_record
 from emibench.evaluate.run_files import (
-    clip01,
     predictions_path,
     write_fusion_weights,
     write_predictions,
@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULERS = ("none", "cosine")
 PRECISIONS = ("fp32", "auto", "bf16")
+SELECT = ("best", "last")
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,11 @@ class TrainConfig:
     precision: str = "fp32"
     gradient_checkpointing: bool = False
     max_train_batches: int = 0
+    select: str = "best"
 
     def __post_init__(self) -> None:
+        if self.select not in SELECT:
+            raise ConfigError(f"select must be one of {SELECT}, got {self.select!r}")
         if self.audio_rate not in AUDIO_RATES:
             raise ConfigError(f"audio_rate must be one of {AUDIO_RATES}, got {self.audio_rate!r}")
         if self.precision not in PRECISIONS:
@@ -106,7 +110,8 @@ class TrainConfig:
 
 @dataclass
 class RunSpec:
-    """What a run is: names, seed, features, modalities, model and training config."""
+    """What a run is: names, seed, features, modalities, model and training config, and the
+    transcript set whose raw text a model that encodes text itself reads."""
 
     system: str
     variant: str
@@ -115,6 +120,7 @@ class RunSpec:
     modalities: str
     model: dict
     train: TrainConfig = field(default_factory=TrainConfig)
+    transcripts: str = DEFAULT_SET
 
     @property
     def names(self) -> dict[str, object]:
@@ -123,7 +129,7 @@ class RunSpec:
 
     @classmethod
     def from_config(cls, system: str, variant: str, seed: int, config: dict) -> RunSpec:
-        """From the resolved run config ``{features, modalities, model, train}``."""
+        """From the resolved run config ``{features, modalities, model, train[, transcripts]}``."""
         train = check_run_config(system, variant, config, "model")
         return cls(
             system,
@@ -133,6 +139,7 @@ class RunSpec:
             config["modalities"],
             dict(config["model"]),
             train,
+            config.get("transcripts", DEFAULT_SET),
         )
 
 
@@ -141,7 +148,7 @@ def check_run_config(system: str, variant: str, config: dict, own: str) -> Train
     of a trained system, ``stack`` of a late-fusion one); returns its training settings. Errors
     name the system, variant and key."""
     where = f"run config of {system}/{variant}"
-    unknown = sorted(set(config) - {"features", "modalities", own, "train"})
+    unknown = sorted(set(config) - {"features", "modalities", own, "train", "transcripts"})
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}")
     for key in ("features", "modalities", own):
@@ -150,17 +157,29 @@ def check_run_config(system: str, variant: str, config: dict, own: str) -> Train
     if config["features"] not in FEATURE_SETS:
         raise ConfigError(f"{where}: features {config['features']!r} not in {FEATURE_SETS}")
     parse_modalities(config["modalities"])
+    transcripts = config.get("transcripts", DEFAULT_SET)
+    if transcripts != DEFAULT_SET and (
+        own != "model" or "T" not in raw_modalities(config["model"], config["modalities"])
+    ):
+        raise ConfigError(
+            f"{where}: transcripts {transcripts!r} applies only to a model that encodes the text "
+            "itself (e.g. taemi with a text_encoder); the others read text features"
+        )
     return settings_from(TrainConfig, config.get("train", {}), f"{where}: train")
 
 
 @dataclass
 class FitResult:
+    """``state``: the (EMA) weights that predict: the best epoch's (``select: best``) or the last
+    epoch's (``select: last``), ``predicted_epoch`` says which."""
+
     state: dict[str, torch.Tensor]
     log_rows: list[dict]
     best_epoch: int
     best_score: float
     epochs_run: int
     seconds: float
+    predicted_epoch: int = 0
 
 
 @torch.no_grad()
@@ -213,7 +232,6 @@ def predict_splits(
     scores = {}
     for split in splits:
         preds, weights = predict(model, data, split, cfg.eval_batch_size, device, cfg.precision)
-        preds = clip01(preds)
         write_predictions(data.ids[split], preds, predictions_path(out_dir, split))
         if split == "train":
             continue
@@ -318,7 +336,9 @@ def train_step(
 def fit(
     model: nn.Module, data: RunData, cfg: TrainConfig, seed: int, device: torch.device
 ) -> FitResult:
-    """Train ``model`` on the train split; keep the (EMA) weights of the best valid mean Pearson."""
+    """Train ``model`` on the train split until ``epochs`` or early stopping (``patience`` epochs
+    without a better valid mean Pearson); keep the (EMA) weights of the best epoch, or with
+    ``select: last`` those of the last epoch run."""
     if not data.ids["valid"] or data.labels["valid"] is None:
         raise ValueError("training needs a labelled valid split for early stopping")
     rng = np.random.default_rng(seed)
@@ -356,7 +376,7 @@ def fit(
             count += len(batch)
         evaluated = ema.module if ema is not None else model
         preds, _ = predict(evaluated, data, "valid", cfg.eval_batch_size, device, cfg.precision)
-        score = mean_pearson(valid_labels, clip01(preds))
+        score = mean_pearson(valid_labels, preds)
         rows.append(
             {
                 "epoch": epoch,
@@ -378,6 +398,10 @@ def fit(
         elif epoch - best.best_epoch >= cfg.patience:
             break
     best.epochs_run = len(rows)
+    best.predicted_epoch = best.best_epoch
+    if cfg.select == "last":
+        best.state = copy.deepcopy(evaluated.state_dict())
+        best.predicted_epoch = best.epochs_run
     best.seconds = time.perf_counter() - start
     return best
 
@@ -438,6 +462,7 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
             "data": data_options(spec.train, data.raw_inputs),
             "state_dict": {k: v.cpu() for k, v in result.state.items()},
             "best_epoch": result.best_epoch,
+            "predicted_epoch": result.predicted_epoch,
         },
         out_dir / "model.pt",
     )
@@ -446,6 +471,7 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
         kind="model",
         splits=splits,
         best_epoch=result.best_epoch,
+        predicted_epoch=result.predicted_epoch,
         epochs_run=result.epochs_run,
         n_params=n_params,
         n_encoder_params=n_encoder,
@@ -453,6 +479,7 @@ def train_run(spec: RunSpec, data: RunData, out_dir: str | Path, device: torch.d
         config={
             "model": spec.model,
             "train": dataclasses.asdict(spec.train),
+            "transcripts": spec.transcripts,
             "dims": data.dims,
             "seeds": seeds,
             "n_clips": {s: len(ids) for s, ids in data.ids.items()},

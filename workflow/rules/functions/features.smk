@@ -8,7 +8,8 @@ ENCODERS = config["encoders"]
 FEATURES = config["features"]
 STAGE1 = config["stage1"]
 STAGE1_SEEDS = STAGE1["seeds"]
-PAIRS = list(PLAN.stage1_pairs)
+# the Stage I jobs of stage1.objective: joint, or the two pairs
+PAIRS = PLAN.stage1_jobs
 TINY_MODELS = PLAN.tiny_models
 # feature set folders by the stores they are made of: one rule per shape
 FEATSETS_ALL_STORES = featset_pattern(STORES)
@@ -28,18 +29,32 @@ def feature_job(wildcards):
 
 
 def stage1_inputs(wildcards):
-    """Each split's media stores (frames or audio) and transcripts, and the pair's tiny models."""
+    """Each split's frames and/or audio stores and transcripts, and the job's tiny models."""
     return PLAN.stage1_inputs(wildcards.pair)
 
 
-def stage1_media_encoder(wildcards):
-    """The pair's media encoder spec as one JSON word."""
-    return as_json(ENCODERS[PLAN.stage1_pairs[wildcards.pair]])
+def stage1_io(wildcards, input):
+    """``--<split>-frames|audio|transcripts`` of a Stage I job, from its inputs."""
+    return " ".join(
+        f"--{key.replace('_', '-')} {' '.join(input[key]) if isinstance(input[key], list) else input[key]}"
+        for key in input.keys()
+        if key != "models"
+    )
+
+
+def stage1_encoders(wildcards):
+    """``--vision-encoder``, ``--audio-encoder`` (the job's media) and ``--text-encoder``."""
+    specs = PLAN.stage1_encoders(wildcards.pair)
+    return " ".join(
+        f"--{option.replace('_', '-')} {as_json(spec)}"
+        for option, spec in specs.items()
+    )
 
 
 def stage1_settings(wildcards):
-    """Config section stage1 for one seed's job, as one JSON word."""
-    settings = {k: v for k, v in STAGE1.items() if k != "seeds"}
+    """Config section stage1 for one seed's job, as one JSON word (without what the Stage I
+    training does not read: the seeds, and what the stage1 feature set stores)."""
+    settings = {k: v for k, v in STAGE1.items() if k not in ("seeds", "features")}
     return as_json({**settings, "seed": int(wildcards.seed)})
 
 
