@@ -220,15 +220,15 @@ PATH=$work/bin:$PATH snakemake --profile profiles/slurm all --configfile "${conf
   --cores 2 --slurm-init-seconds-before-status-checks 2 >"$work/cluster.log" 2>&1 &
 smk_pid=$!
 
-# Cancel Stage I (vision-text) once its command is running; the profile's retries rerun it.
+# Cancel Stage I (the joint objective, seed 0) once its command is running; the profile's retries rerun it.
 victim=""
-stage1_log=results/e2e/logs/stage1/vision_text_0.log  # Stage I seed 0
+stage1_log=results/e2e/logs/stage1/joint_0.log  # Stage I seed 0
 while kill -0 "$smk_pid" 2>/dev/null; do
   if [ -s "$stage1_log" ]; then
-    victim=$(squeue -h -t RUNNING -o "%i %k" | awk '$2 ~ /^rule_stage1_wildcards_vision_text/ {print $1}')
+    victim=$(squeue -h -t RUNNING -o "%i %k" | awk '$2 ~ /^rule_stage1_wildcards_joint/ {print $1}')
     if [ -n "$victim" ]; then
       scancel "$victim"
-      echo "scancel $victim (stage1 vision_text, running for $((SECONDS - t0)) s into the workflow)"
+      echo "scancel $victim (stage1 joint, running for $((SECONDS - t0)) s into the workflow)"
       break
     fi
   fi
