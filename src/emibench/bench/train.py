@@ -162,7 +162,8 @@ class MemoryFigure:
 
     peak_gb: the child's peak resident set (CPU) or max_memory_allocated (CUDA), GB (1e9 bytes);
     built_gb: resident set (CPU) or memory allocated (CUDA) once the model, optimizer and
-    batches were built; error: why there is no figure (the child failed or was killed)."""
+    batches were built; warm_gb: the peak resident set (CPU) or memory allocated (CUDA) after
+    the warm-up step, with gradients and optimizer state; error: why there is no figure (the child failed or was killed)."""
 
     config: str
     system: str
