@@ -210,16 +210,17 @@ def growth_rows(
     figures: Mapping[int, Mapping[str, float]],
     flag: float = FLAG,
 ) -> list[dict[str, Any]]:
-    """One row per key of ``figures[size]``: its value at each size, the fitted exponent and
-    whether it exceeds ``flag``; keys missing at a size count as 0 there."""
+    """One row per key of ``figures[size]``: its value at each size, the exponent fitted over
+    all sizes (``b``) and over the two largest (``b_last``: fixed per-job costs weigh less
+    there), and whether either exceeds ``flag``; keys missing at a size count as 0 there."""
     keys = sorted({k for size in sizes for k in figures.get(size, {})})
     rows = []
     for key in keys:
         values = [float(figures.get(size, {}).get(key, 0.0)) for size in sizes]
         _, b = fit_power(sizes, values)
-        rows.append(
-            {"key": key, "values": values, "b": b, "flag": bool(not math.isnan(b) and b > flag)}
-        )
+        _, last = fit_power(sizes[-2:], values[-2:]) if len(sizes) > 2 else (math.nan, math.nan)
+        flagged = any(not math.isnan(x) and x > flag for x in (b, last))
+        rows.append({"key": key, "values": values, "b": b, "b_last": last, "flag": flagged})
     return rows
 
 
@@ -251,12 +252,13 @@ def _number(value: float, digits: int = 1) -> str:
 def markdown_table(
     title: str, sizes: Sequence[int], rows: Sequence[Mapping[str, Any]], digits: int = 1
 ) -> str:
-    head = f"| {title} | " + " | ".join(f"{s:,} clips" for s in sizes) + " | b | > 1.15 |"
-    lines = [head, "|---|" + "---:|" * (len(sizes) + 1) + "---|"]
+    head = f"| {title} | " + " | ".join(f"{s:,} clips" for s in sizes) + " | b | b, last two |"
+    lines = [head + " > 1.15 |", "|---|" + "---:|" * (len(sizes) + 2) + "---|"]
     for row in rows:
         cells = " | ".join(_number(v, digits) for v in row["values"])
         lines.append(
-            f"| {row['key']} | {cells} | {_number(row['b'], 2)} | {'**yes**' if row['flag'] else ''} |"
+            f"| {row['key']} | {cells} | {_number(row['b'], 2)} | "
+            f"{_number(row.get('b_last', math.nan), 2)} | {'**yes**' if row['flag'] else ''} |"
         )
     return "\n".join(lines)
 
@@ -653,6 +655,7 @@ def growth_section(summaries: Sequence[Mapping[str, Any]], flag: float) -> tuple
 def _csv(row: Mapping[str, Any], sizes: Sequence[int]) -> dict[str, Any]:
     out = {f"n{size}": value for size, value in zip(sizes, row["values"])}
     out["b"] = "" if math.isnan(row["b"]) else round(row["b"], 3)
+    out["b_last_two"] = "" if math.isnan(row["b_last"]) else round(row["b_last"], 3)
     out["flag"] = row["flag"]
     return out
 
