@@ -54,6 +54,15 @@ def main(results: Path, root: Path) -> None:
                 )
                 present = [i for i in store.ids() if not store.is_missing(i)]
                 check(bool(present), f"frozen {modality} {split}: {len(present)} clips present")
+    # Stage II's stage1 set holds the Stage I encoders' features (stage1.features: encoder), at
+    # the encoders' widths, not the projection heads'
+    for modality, width in WIDTHS.items():
+        for split in ("train", "valid", "test"):
+            with SequenceReader(
+                results / "features/stage1_seed0" / modality / split / "00.h5"
+            ) as s:
+                dim = s.store_attrs()["dim"]
+                check(dim == width, f"stage1 {modality} {split}: {dim} wide (the encoder's)")
     systems = config["train"]["systems"]
     runs = [
         results / "runs" / system / variant / f"seed{seed}" / "metrics.json"
