@@ -8,7 +8,7 @@ workflow into a fresh folder and runs ``snakemake --cores 2 all`` with config/vi
 rules, systems, variants, tables and report, under the rehearsal's cuts
 (tests/rehearsal/rehearsal.yaml: one shard per split, one seed, an epoch or two, three robustness
 conditions) and this script's overlay (:func:`overlay`): tiny random models written under the real
-hub names (the rehearsal writers with :data:`TINY` widths), so every model loads by its real name
+hub names (the rehearsal writers with their ``TINY`` widths), so every model loads by its real name
 offline, and frames not capped below the clips' length. Shards are fixed, so every size runs the
 same jobs and each job's cost grows with the clips it holds.
 
@@ -36,7 +36,6 @@ CPU from ``getrusage`` has no such gap.
 from __future__ import annotations
 
 import argparse
-import ast
 import csv
 import json
 import math
@@ -61,55 +60,6 @@ REAL_SECONDS = 33 * 3600 + 23 * 60  # 33 h 23 min
 FLAG = 1.15
 METRICS = ("cpu_s", "wall_s", "max_rss_mb")
 
-# Tiny widths laid over the published architectures (as tests/test_rehearsal_models.py does)
-W2V_TINY = {
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-    "conv_dim": [16] * 7,
-    "num_conv_pos_embeddings": 16,
-    "num_conv_pos_embedding_groups": 2,
-    "codevector_dim": 16,
-    "proj_codevector_dim": 16,
-}
-TEXT_TINY = {
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-}
-WHISPER_TINY = {
-    "d_model": 32,
-    "encoder_layers": 2,
-    "decoder_layers": 2,
-    "encoder_attention_heads": 2,
-    "decoder_attention_heads": 2,
-    "encoder_ffn_dim": 64,
-    "decoder_ffn_dim": 64,
-}
-TINY: dict[str, dict[str, Any]] = {
-    "clip": {
-        "model_cfg": {
-            "embed_dim": 32,
-            "vision_cfg": {
-                "image_size": 32,
-                "patch_size": 16,
-                "width": 32,
-                "layers": 2,
-                "head_width": 16,
-            },
-            "text_cfg": {"width": 32, "heads": 2, "layers": 1},
-        }
-    },
-    "wav2vec2": W2V_TINY,
-    "wav2vec2_emotion": W2V_TINY,
-    "bert": TEXT_TINY,
-    "distilbert": {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64},
-    "vit": TEXT_TINY,
-    "whisper": WHISPER_TINY,
-    "whisper_large_v3": {**WHISPER_TINY, "decoder_layers": 3},
-}
 # open_clip builds "ViT-B-16" from its own (full-size) config; the hf-hub form reads the cache's
 # open_clip_config.json (the tiny one) for the same hub entry
 CLIP_HUB = "hf-hub:timm/vit_base_patch16_clip_224.openai"
@@ -358,18 +308,6 @@ def disk_model(config: Mapping[str, Any], widths: Mapping[str, int]) -> dict[str
     return model
 
 
-def workflow_paths(config: Mapping[str, Any]) -> dict[str, str]:
-    """``PATHS`` of workflow/rules/common.smk for this config (as tests/plan_fakes.py reads it)."""
-    tree = ast.parse((REPO / "workflow/rules/common.smk").read_text())
-    node = next(
-        n
-        for n in tree.body
-        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PATHS"
-    )
-    scope = {"R": f"results/{config['dataset']['name']}", "ROOT": config["dataset"]["root"]}
-    return eval(compile(ast.Expression(node.value), "common.smk", "eval"), scope)
-
-
 def condition_stores(config: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     """{condition: {store: share of the clean store's bytes it holds}} from the plan of
     ``config``: the media stores its corrupt jobs write (frames, audio, transcripts) and the
@@ -378,6 +316,9 @@ def condition_stores(config: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     1 - share of the frames, of the visual rows and of the audio rows pooled onto them (the
     audio store's native rows stay, :func:`condition_bytes_per_s`)."""
     from emibench.plan import Plan
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from plan_fakes import workflow_paths  # PATHS read from common.smk, its one definition
 
     plan = Plan(config, workflow_paths(config), check_models_now=False)
     out: dict[str, dict[str, float]] = {}
@@ -470,7 +411,7 @@ def overlay(root: Path) -> dict[str, Any]:
 
 
 def make_models(hf_home: Path) -> None:
-    from emibench.encoders.rehearsal import make_rehearsal_models
+    from emibench.encoders.rehearsal import TINY, make_rehearsal_models
 
     make_rehearsal_models(hf_home, overrides=TINY)
 
@@ -681,6 +622,8 @@ def disk_section(summaries: Sequence[Mapping[str, Any]], root: Path) -> tuple[st
     """Bytes per media second at the real widths, checked against the largest measured size."""
     real_config = load_real_config(root)
     ladder_config = load_real_config(root, REPO / REHEARSAL)
+    from emibench.encoders.rehearsal import TINY
+
     real = disk_model(real_config, encoder_widths())
     tiny = disk_model(ladder_config, encoder_widths(TINY))
     conditions = condition_stores(real_config)

@@ -19,70 +19,11 @@ from emibench.encoders.registry import load_encoder
 from emibench.encoders.rehearsal import (
     KEYS,
     MODELS,
+    TINY,
     clip_config,
     make_rehearsal_models,
     read_manifest,
 )
-
-W2V = {
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-    "conv_dim": [16] * 7,
-    "num_conv_pos_embeddings": 16,
-    "num_conv_pos_embedding_groups": 2,
-    "codevector_dim": 16,
-    "proj_codevector_dim": 16,
-}
-TINY = {
-    "clip": {
-        "model_cfg": {
-            "embed_dim": 32,
-            "vision_cfg": {
-                "image_size": 32,
-                "patch_size": 16,
-                "width": 32,
-                "layers": 2,
-                "head_width": 16,
-            },
-            "text_cfg": {"width": 32, "heads": 2, "layers": 1},
-        }
-    },
-    "wav2vec2": W2V,
-    "wav2vec2_emotion": W2V,
-    "bert": {
-        "hidden_size": 32,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
-        "intermediate_size": 64,
-    },
-    "distilbert": {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64},
-    "vit": {
-        "hidden_size": 32,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
-        "intermediate_size": 64,
-    },
-    "whisper_large_v3": {
-        "d_model": 32,
-        "encoder_layers": 2,
-        "decoder_layers": 3,
-        "encoder_attention_heads": 2,
-        "decoder_attention_heads": 2,
-        "encoder_ffn_dim": 64,
-        "decoder_ffn_dim": 64,
-    },
-    "whisper": {
-        "d_model": 32,
-        "encoder_layers": 2,
-        "decoder_layers": 2,
-        "encoder_attention_heads": 2,
-        "decoder_attention_heads": 2,
-        "encoder_ffn_dim": 64,
-        "decoder_ffn_dim": 64,
-    },
-}
 
 
 @pytest.fixture(scope="module")

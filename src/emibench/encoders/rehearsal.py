@@ -359,6 +359,58 @@ def read_manifest(home: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {"models": {}}
 
 
+# Tiny widths laid over the published architectures (``overrides`` of make_rehearsal_models): the
+# models of the tests and of benchmarks/scale.py, 32 wide, loaded by the real names and code
+W2V_TINY = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "conv_dim": [16] * 7,
+    "num_conv_pos_embeddings": 16,
+    "num_conv_pos_embedding_groups": 2,
+    "codevector_dim": 16,
+    "proj_codevector_dim": 16,
+}
+TEXT_TINY = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+}
+WHISPER_TINY = {
+    "d_model": 32,
+    "encoder_layers": 2,
+    "decoder_layers": 2,
+    "encoder_attention_heads": 2,
+    "decoder_attention_heads": 2,
+    "encoder_ffn_dim": 64,
+    "decoder_ffn_dim": 64,
+}
+TINY: dict[str, dict[str, Any]] = {
+    "clip": {
+        "model_cfg": {
+            "embed_dim": 32,
+            "vision_cfg": {
+                "image_size": 32,
+                "patch_size": 16,
+                "width": 32,
+                "layers": 2,
+                "head_width": 16,
+            },
+            "text_cfg": {"width": 32, "heads": 2, "layers": 1},
+        }
+    },
+    "wav2vec2": W2V_TINY,
+    "wav2vec2_emotion": W2V_TINY,
+    "bert": TEXT_TINY,
+    "distilbert": {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64},
+    "vit": TEXT_TINY,
+    "whisper": WHISPER_TINY,
+    "whisper_large_v3": {**WHISPER_TINY, "decoder_layers": 3},
+}
+
+
 def make_rehearsal_models(
     home: str | Path,
     only: Iterable[str] | None = None,
