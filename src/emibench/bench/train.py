@@ -135,35 +135,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 @dataclass
-class Figure:
-    config: str
-    system: str
-    modalities: str
-    device: str
-    precision: str
-    batch: int
-    params: int
-    clips_per_s: float
-    ms_per_step: float
-    checkpointing: bool = False
-
-    def line(self) -> str:
-        return (
-            f"{self.config:<14} {self.system:<20} {self.modalities:<4} {self.device:<5} "
-            f"{self.precision:<5} batch {self.batch:>4}  ckpt {_on(self.checkpointing):<3}  "
-            f"params {self.params / 1e3:8.1f} k  "
-            f"{self.clips_per_s:>9.1f} clips/s  {self.ms_per_step:>8.1f} ms/step"
-        )
-
-
-@dataclass
-class MemoryFigure:
-    """The peak memory of one training step of one configuration, measured in a child process.
-
-    peak_gb: the child's peak resident set (CPU) or max_memory_allocated (CUDA), GB (1e9 bytes);
-    built_gb: resident set (CPU) or memory allocated (CUDA) once the model, optimizer and
-    batches were built; warm_gb: the peak resident set (CPU) or memory allocated (CUDA) after
-    the warm-up step, with gradients and optimizer state; error: why there is no figure (the child failed or was killed)."""
+class Configuration:
+    """What one figure was measured on; ``head`` prints it."""
 
     config: str
     system: str
@@ -172,6 +145,37 @@ class MemoryFigure:
     precision: str
     batch: int
     checkpointing: bool
+
+    def head(self) -> str:
+        return (
+            f"{self.config:<14} {self.system:<20} {self.modalities:<4} {self.device:<5} "
+            f"{self.precision:<5} batch {self.batch:>4}  ckpt {_on(self.checkpointing):<3}"
+        )
+
+
+@dataclass
+class Figure(Configuration):
+    params: int
+    clips_per_s: float
+    ms_per_step: float
+
+    def line(self) -> str:
+        return (
+            f"{self.head()}  params {self.params / 1e3:8.1f} k  "
+            f"{self.clips_per_s:>9.1f} clips/s  {self.ms_per_step:>8.1f} ms/step"
+        )
+
+
+@dataclass
+class MemoryFigure(Configuration):
+    """The peak memory of one training step of one configuration, measured in a child process.
+
+    peak_gb: the child's peak resident set (CPU) or max_memory_allocated (CUDA), GB (1e9 bytes);
+    built_gb: resident set (CPU) or memory allocated (CUDA) once the model, optimizer and
+    batches were built; warm_gb: the peak resident set (CPU) or memory allocated (CUDA) after
+    the warm-up step, with gradients and optimizer state; error: why there is no figure (the
+    child failed or was killed)."""
+
     params: int = 0
     built_gb: float = 0.0
     warm_gb: float = 0.0
@@ -180,15 +184,11 @@ class MemoryFigure:
     error: str = ""
 
     def line(self) -> str:
-        head = (
-            f"{self.config:<14} {self.system:<20} {self.modalities:<4} {self.device:<5} "
-            f"{self.precision:<5} batch {self.batch:>4}  ckpt {_on(self.checkpointing):<3}"
-        )
         if self.error:
-            return f"{head}  no figure: {self.error}"
+            return f"{self.head()}  no figure: {self.error}"
         what = "peak RSS" if self.device == "cpu" else "peak allocated"
         return (
-            f"{head}  params {self.params / 1e6:8.1f} M  built {self.built_gb:6.2f} GB  "
+            f"{self.head()}  params {self.params / 1e6:8.1f} M  built {self.built_gb:6.2f} GB  "
             f"after warm-up {self.warm_gb:6.2f} GB  {what} {self.peak_gb:6.2f} GB  "
             f"step {self.step_s:7.1f} s"
         )
