@@ -180,6 +180,7 @@ def features_argv(
     settings: dict | None = None,
     device: str = "cpu",
     stage1_features: str = "encoder",
+    like: dict | None = None,
 ) -> list[str]:
     """`emibench features --job` for shards 0, 1, ... of ``split`` (``write_shard`` dicts), each
     store into the folder ``out/{v,a,t}`` (readable as a store by SequenceReader)."""
@@ -213,5 +214,6 @@ def features_argv(
         {k: str(v) for k, v in (stage1 or {}).items()},
         {k: str(v) for k, v in (organiser or {}).items()},
         stage1_features,
+        {k: str(v) for k, v in (like or {}).items()},
     )
     return ["features", "--job", to_json(job), "--device", device]

@@ -129,3 +129,37 @@ def test_one_job_writes_several_shards(shard, tmp_path, capsys):
     job["outputs"]["text"]["files"] = job["outputs"]["text"]["files"][:1]
     assert main([*argv[:2], json.dumps(job), *argv[3:]]) == 1
     assert "2 shards but 1 text output files" in capsys.readouterr().err
+
+
+def test_a_removed_modality_loads_no_encoder(shard, tmp_path, capsys):
+    """A condition that removes audio and text: those stores take the clean stores' widths and
+    every entry is missing with its reason; their encoders (here unloadable) are never loaded."""
+    clean = _run(shard, tmp_path / "clean", {})
+    removed = write_shard(
+        shard["root"] / "removed", "train", 0, IDS, size=32, missing_audio=IDS, empty_text=IDS
+    )
+    models = shard["models"]
+    argv = features_argv(
+        "official",
+        "train",
+        shard["manifest"],
+        removed,
+        tmp_path / "out",
+        encoders={
+            "visual": {"model_name": str(models["clip"])},
+            "audio": {"name": str(tmp_path / "no-such-model")},
+            "text": {"name": str(tmp_path / "no-such-model")},
+        },
+        like={"audio": tmp_path / "clean" / "a", "text": tmp_path / "clean" / "t"},
+    )
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "official audio: no clip has input" in capsys.readouterr().err
+    out = {m: SequenceReader(tmp_path / "out" / m) for m in "vat"}
+    for m, width in (("a", 64), ("t", 384)):
+        attrs = out[m].store_attrs()
+        assert attrs["dim"] == width and attrs["encoder"] == clean[m].store_attrs()["encoder"]
+        assert all(out[m].is_missing(i) and out[m][i].shape == (0, width) for i in IDS)
+    assert out["a"].attrs("00000")["reason"] == "no audio stream"
+    assert "empty transcript" in out["t"].attrs("00000")["reason"]
+    assert not out["v"].is_missing("00000") and out["v"]["00000"].shape[1] == 64

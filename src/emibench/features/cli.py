@@ -32,9 +32,50 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_features)
 
 
-def _encoder_sources(job, device) -> dict:
-    """The frozen encoders of the job's stores (official, frozen, taemi), or the organisers'
-    files where the official set takes them."""
+def _stores_without_input(job, manifest, durations) -> list[str]:
+    """The stores of a condition's job (one with ``like``) that no clip has input for: a
+    modality the condition removes."""
+    from emibench.encoding.media import MediaReader, read_transcripts, shard_ids
+    from emibench.features.extract import has_input
+
+    empty = set(job.like) & set(job.outputs)
+    for shard in job.shards:
+        if not empty:
+            break
+        ids = shard_ids(manifest, job.split, int(shard.shard))
+        audio = [shard.audio] if "audio" in empty else []
+        media = MediaReader(frames=[shard.frames], audio=audio, durations=durations)
+        transcripts = read_transcripts([shard.transcripts] if "text" in empty else [])
+        try:
+            empty = {s for s in empty if not any(has_input(s, i, media, transcripts) for i in ids)}
+        finally:
+            media.close()
+    return sorted(empty)
+
+
+def _like_sources(job, stores) -> dict:
+    """Sources of stores without input: the width and encoder name of the clean store."""
+    from emibench.data.store import SequenceReader
+    from emibench.features.extract import Source
+
+    sources = {}
+    for store in stores:
+        with SequenceReader(job.like[store]) as clean:
+            attrs = clean.store_attrs()
+        sources[store] = Source(label=str(attrs["encoder"]), width=int(attrs["dim"]))
+        log.info(
+            "%s %s: no clip has input; every entry missing, width %d as in %s (no encoder loaded)",
+            job.featset,
+            store,
+            sources[store].width,
+            job.like[store],
+        )
+    return sources
+
+
+def _encoder_sources(job, device, stores) -> dict:
+    """The frozen encoders of ``stores`` (official, frozen, taemi), or the organisers' files
+    where the official set takes them."""
     from emibench.encoders.registry import load_encoder
     from emibench.features.extract import Source
     from emibench.features.official import resolve_official_source
@@ -42,7 +83,7 @@ def _encoder_sources(job, device) -> dict:
 
     kinds = {"visual": "vision", "audio": "audio", "text": "text"}
     sources = {}
-    for store in job.outputs:
+    for store in stores:
         origin = "encoders"
         if job.organiser and store != "text":
             origin = resolve_official_source(job.organiser["source"], job.organiser["root"], store)
@@ -58,8 +99,8 @@ def _encoder_sources(job, device) -> dict:
     return sources
 
 
-def _stage1_sources(job, device) -> dict:
-    """The Stage I encoders of the job's stores (with ``stage1_features: head``, and their
+def _stage1_sources(job, device, stores) -> dict:
+    """The Stage I encoders of ``stores`` (with ``stage1_features: head``, and their
     projection heads)."""
     from emibench.features.extract import Source
     from emibench.features.sets import STAGE1_OUTPUTS
@@ -69,9 +110,10 @@ def _stage1_sources(job, device) -> dict:
         raise ConfigError(
             f"--job stage1_features {job.stage1_features!r}: expected one of {STAGE1_OUTPUTS}"
         )
-    loaded = {path: load_stage1(path, device) for path in set(job.stage1.values())}
+    wanted = {store: path for store, path in job.stage1.items() if store in stores}
+    loaded = {path: load_stage1(path, device) for path in set(wanted.values())}
     sources = {}
-    for store, path in job.stage1.items():
+    for store, path in wanted.items():
         stage = loaded[path]
         if store not in stage.encoders:
             raise ConfigError(
@@ -114,9 +156,10 @@ def _features(args: argparse.Namespace) -> int:
     settings = extract_settings(job.settings)
     manifest = read_table(job.manifest)
     durations = dict(zip(manifest["id"], manifest["duration_s"].astype(float)))
-    sources = (
-        _stage1_sources(job, device) if job.kind == "stage1" else _encoder_sources(job, device)
-    )
+    empty = _stores_without_input(job, manifest, durations)
+    stores = [s for s in job.outputs if s not in empty]
+    make = _stage1_sources if job.kind == "stage1" else _encoder_sources
+    sources = {**make(job, device, stores), **_like_sources(job, empty)}
     n_clips, present, missing = 0, Counter(), Counter()
     for k, shard in enumerate(job.shards):
         ids = shard_ids(manifest, job.split, int(shard.shard))

@@ -47,15 +47,19 @@ Head = Callable[[torch.Tensor], torch.Tensor]
 
 @dataclass
 class Source:
-    """Where one modality's features come from: ``encoder`` (+ ``head``) or organiser files."""
+    """Where one modality's features come from: ``encoder`` (+ ``head``) or organiser files;
+    neither, with ``width``, for a store that no clip has input for (every entry missing)."""
 
     encoder: torch.nn.Module | None = None
     head: torch.nn.Module | None = None
     organiser_root: str | None = None
     label: str = ""
+    width: int = 0
 
     @property
     def dim(self) -> int:
+        if self.width:
+            return self.width
         if self.head is not None:
             return int(self.head.out_dim)
         return int(self.encoder.dim)
@@ -118,8 +122,11 @@ def extract_shard(
                     dim=dim,
                 )
             )
-            run = {"visual": _visual, "audio": _audio, "text": _text}[modality]
-            counts = run(ids, media, transcripts, writer, source, dim, settings)
+            if source.encoder is None and source.organiser_root is None:
+                counts = _without_input(modality, ids, media, transcripts, writer, dim)
+            else:
+                run = {"visual": _visual, "audio": _audio, "text": _text}[modality]
+                counts = run(ids, media, transcripts, writer, source, dim, settings)
             summary.present[modality], summary.missing[modality] = counts
             summary.seconds[modality] = time.perf_counter() - start
             log.info(
@@ -145,6 +152,33 @@ def _write_missing(
         reason=item.reason,
         rate_hz=rate_hz,
     )
+
+
+def input_item(modality: str, clip_id: str, media: MediaReader, transcripts) -> Item:
+    """A clip's input of ``modality``: its frames, wave or transcript, or None with the reason."""
+    if modality == "visual":
+        return media.frames_of(clip_id)
+    if modality == "audio":
+        return media.wave_of(clip_id)
+    return text_of(transcripts, clip_id)
+
+
+def has_input(modality: str, clip_id: str, media: MediaReader, transcripts) -> bool:
+    """Whether a clip has input for ``modality``, without reading its media."""
+    if modality == "text":
+        return text_of(transcripts, clip_id).value is not None
+    return media.has(modality, clip_id)[0]
+
+
+def _without_input(modality, ids, media, transcripts, writer, dim) -> tuple[int, int]:
+    """A store that no clip has input for: every entry missing, with its clip's reason."""
+    rate = 0.0 if modality == "text" else media.frame_rate
+    for clip_id in ids:
+        item = input_item(modality, clip_id, media, transcripts)
+        if item.value is not None:
+            raise ValueError(f"clip {clip_id} has {modality} input but no encoder was loaded")
+        _write_missing(writer, item, dim, rate, modality)
+    return 0, len(ids)
 
 
 def _progress(ids: Sequence[str], what: str) -> tqdm:

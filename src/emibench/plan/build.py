@@ -421,6 +421,9 @@ class Plan:
                 "root": self.root,
                 "source": self.config["features"]["official_source"],
             }
+        like = {}
+        if condition is not None:
+            like = {s: self.feature_folder(featset, s, split) for s in stores}
         return FeatureJob(
             featset,
             kind,
@@ -433,6 +436,7 @@ class Plan:
             stage1,
             organiser,
             self.config["stage1"]["features"],
+            like,
         )
 
     @_memo
@@ -452,7 +456,7 @@ class Plan:
             models = sorted(set(job.stage1.values()))
         else:
             models = self.tiny_models_for(*(SET_ENCODERS[job.kind][s] for s in job.outputs))
-        return [job.manifest, *media, *models]
+        return [job.manifest, *media, *models, *job.like.values()]
 
     def stage1_inputs(self, job: str) -> dict[str, list[str] | str]:
         """A Stage I job's inputs: each split's frames and/or audio shards (``<split>_frames``,

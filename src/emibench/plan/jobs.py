@@ -121,6 +121,9 @@ class FeatureJob:
                setting features.official_source
     stage1_features: stage1 only, config stage1.features: ``encoder`` stores the Stage I
                encoders' outputs, ``head`` their projection heads'
+    like:      a condition's job: store -> the clean store of the same set and split; a store
+               that no clip of the job has input for (a removed modality) takes its width and
+               encoder name, and no encoder is loaded for it
     """
 
     featset: str
@@ -134,6 +137,7 @@ class FeatureJob:
     stage1: dict[str, str] = field(default_factory=dict)
     organiser: dict[str, str] = field(default_factory=dict)
     stage1_features: str = "encoder"
+    like: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
