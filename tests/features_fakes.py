@@ -180,6 +180,7 @@ def features_argv(
     settings: dict | None = None,
     device: str = "cpu",
     stage1_features: str = "encoder",
+    project: dict | None = None,
     like: dict | None = None,
 ) -> list[str]:
     """`emibench features --job` for shards 0, 1, ... of ``split`` (``write_shard`` dicts), each
@@ -214,6 +215,7 @@ def features_argv(
         {k: str(v) for k, v in (stage1 or {}).items()},
         {k: str(v) for k, v in (organiser or {}).items()},
         stage1_features,
-        {k: str(v) for k, v in (like or {}).items()},
+        project={k: str(v) for k, v in (project or {}).items()},
+        like={k: str(v) for k, v in (like or {}).items()},
     )
     return ["features", "--job", to_json(job), "--device", device]

@@ -456,3 +456,53 @@ def test_heads_and_temperature_have_their_own_optimizer_groups(tmp_path):
     assert ratios == pytest.approx([ratios[0]] * 3) and ratios[0] < 1
     frozen = Stage1Settings(head_lr=1e-2, train_layers=0)
     assert len(param_groups(pairs, encoders, frozen)) == 2
+
+
+def test_stage1_heads_on_the_frozen_stores_match_the_heads_on_the_encoders(data, tmp_path):
+    """Frozen encoders and linear heads (the demo's Stage I): the stage1 set projected from the
+    frozen set's stores (no encoder runs) holds what the heads give on the encoders' outputs, up to
+    the stores' float16, for every array of every entry, missing entries included."""
+    models = data["models"]
+    _, ckpt = _train(data, "joint", {"epochs": 2, "cycle_epochs": 1}, tmp_path)
+    split = data["valid"]
+    frozen = tmp_path / "frozen"
+    encoders = {
+        "visual": {"model_name": str(models["clip"])},
+        "audio": {"name": str(models["wav2vec2"])},
+        "text": {"name": MINILM, "max_length": 32},
+    }
+    assert (
+        main(features_argv("frozen", "valid", data["manifest"], split, frozen, encoders=encoders))
+        == 0
+    )
+    made = {}
+    for how, project in (
+        ("encoded", None),
+        ("projected", {"visual": frozen / "v", "audio": frozen / "a", "text": frozen / "t"}),
+    ):
+        argv = features_argv(
+            "stage1",
+            "valid",
+            data["manifest"],
+            split,
+            tmp_path / how,
+            stage1={"visual": ckpt, "audio": ckpt, "text": ckpt},
+            stage1_features="head",
+            project=project,
+        )
+        assert main(argv) == 0
+        made[how] = {name: SequenceReader(tmp_path / how / name) for name in "vat"}
+    for name in "vat":
+        encoded, projected = made["encoded"][name], made["projected"][name]
+        assert encoded.store_attrs()["encoder"] == projected.store_attrs()["encoder"]
+        assert encoded.ids() == projected.ids()
+        for clip in encoded.ids():
+            assert encoded.attrs(clip) == projected.attrs(clip)
+            assert encoded.extras(clip) == projected.extras(clip)
+            for array in ("data", *encoded.extras(clip)):
+                a, b = (
+                    (s[clip] if array == "data" else s.extra(clip, array)).astype(np.float32)
+                    for s in (encoded, projected)
+                )
+                assert a.shape == b.shape
+                np.testing.assert_allclose(b, a, rtol=2e-2, atol=2e-2 * np.abs(a).max(initial=1))

@@ -187,6 +187,10 @@ class SequenceReader:
     def extra(self, clip_id: str, name: str) -> np.ndarray:
         return self._file(clip_id)[clip_id][name][()]
 
+    def extras(self, clip_id: str) -> list[str]:
+        """The names of a clip's arrays besides ``data``."""
+        return sorted(name for name in self._file(clip_id)[clip_id] if name != DATA)
+
     def attrs(self, clip_id: str) -> dict[str, Any]:
         return dict(self._file(clip_id)[clip_id].attrs)
 

@@ -128,6 +128,62 @@ def _stage1_sources(job, device, stores) -> dict:
     return sources
 
 
+def _project(job, manifest, device) -> int:
+    """A stage1 job of frozen encoders with linear heads: the heads applied to the frozen set's
+    stores (``job.project``), shard by shard."""
+    from emibench.data.store import SequenceReader, write_store_index
+    from emibench.encoding.media import shard_ids
+    from emibench.features.extract import project_shard
+    from emibench.stage1.checkpoint import load_stage1
+
+    if (
+        job.kind != "stage1"
+        or job.stage1_features != "head"
+        or set(job.project) != set(job.outputs)
+    ):
+        raise ConfigError(
+            f"--job project: only a stage1 job storing the heads' outputs projects the frozen "
+            f"stores of each of its stores; got kind {job.kind!r}, stage1_features "
+            f"{job.stage1_features!r}, project {sorted(job.project)} for {sorted(job.outputs)}"
+        )
+    loaded = {p: load_stage1(p, device, with_encoders=False) for p in set(job.stage1.values())}
+    frozen = {store: SequenceReader(folder) for store, folder in job.project.items()}
+    heads = {store: loaded[job.stage1[store]].head(store) for store in job.outputs}
+    labels = {
+        store: loaded[job.stage1[store]].label(
+            store, "head", frozen[store].store_attrs()["encoder"]
+        )
+        for store in job.outputs
+    }
+    n_clips, present, missing = 0, Counter(), Counter()
+    try:
+        for k, shard in enumerate(job.shards):
+            ids = shard_ids(manifest, job.split, int(shard.shard))
+            outputs = {store: out.files[k] for store, out in job.outputs.items()}
+            summary = project_shard(ids, frozen, outputs, heads, labels, job.featset)
+            n_clips += len(ids)
+            present.update(summary.present)
+            missing.update(summary.missing)
+    finally:
+        for reader in frozen.values():
+            reader.close()
+    for store, out in job.outputs.items():
+        write_store_index(
+            out.folder, out.files, featset=job.featset, store=store, split=job.split, clips=n_clips
+        )
+    log.info(
+        "done: %s features of %s projected from the frozen set, %d shards, %d clips; present %s, "
+        "missing %s",
+        job.featset,
+        job.split,
+        len(job.shards),
+        n_clips,
+        dict(present),
+        dict(missing),
+    )
+    return 0
+
+
 def _features(args: argparse.Namespace) -> int:
     from emibench.data.store import write_store_index
     from emibench.data.tables import read_table
@@ -155,6 +211,8 @@ def _features(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     settings = extract_settings(job.settings)
     manifest = read_table(job.manifest)
+    if job.project:
+        return _project(job, manifest, device)
     durations = dict(zip(manifest["id"], manifest["duration_s"].astype(float)))
     empty = _stores_without_input(job, manifest, durations)
     stores = [s for s in job.outputs if s not in empty]

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from emibench.data.store import SequenceWriter
+from emibench.data.store import SequenceReader, SequenceWriter
 from emibench.encoding.encode import encode_frames, encode_texts, encode_waves
 from emibench.encoding.media import Item, MediaReader, group_by_rows, prefetch, text_of
 from emibench.encoding.pooling import pool_to_steps, uniform_times
@@ -138,6 +138,69 @@ def extract_shard(
                 summary.seconds[modality],
             )
     return summary
+
+
+def project_shard(
+    ids: Sequence[str],
+    frozen: Mapping[str, SequenceReader],
+    outputs: Mapping[str, str | Path],
+    heads: Mapping[str, torch.nn.Module],
+    labels: Mapping[str, str],
+    featset: str,
+) -> ShardSummary:
+    """The stage1 stores of a Stage I model whose encoders stayed frozen and whose heads are
+    linear: each head applied to every array of the frozen set's entry of the same clip (the
+    audio's steps and native-rate ``raw``, the text's tokens and ``cls``), the entry's attributes
+    kept; a missing entry stays missing with its reason. With a linear head, projecting the
+    pooled audio equals pooling the projected frames, so no encoder runs again."""
+    summary = ShardSummary()
+    with ExitStack() as stack, torch.inference_mode():
+        for modality in MODALITIES:
+            if modality not in outputs:
+                continue
+            start = time.perf_counter()
+            head, source = heads[modality], frozen[modality]
+            dim = int(head.out_dim)
+            writer = stack.enter_context(
+                SequenceWriter(
+                    outputs[modality],
+                    kind="features",
+                    featset=featset,
+                    modality=modality,
+                    encoder=labels[modality],
+                    dim=dim,
+                )
+            )
+            present = missing = 0
+            for clip_id in ids:
+                attrs = source.attrs(clip_id)
+                if attrs.get("missing", False):
+                    extras = {"cls": np.zeros(dim, np.float16)} if modality == "text" else None
+                    writer.write(clip_id, np.zeros((0, dim), np.float16), extras, **attrs)
+                    missing += 1
+                    continue
+                extras = {
+                    name: _projected(head, source.extra(clip_id, name), clip_id)
+                    for name in source.extras(clip_id)
+                }
+                writer.write(clip_id, _projected(head, source[clip_id], clip_id), extras, **attrs)
+                present += 1
+            summary.present[modality], summary.missing[modality] = present, missing
+            summary.seconds[modality] = time.perf_counter() - start
+            log.info(
+                "%s %s: %d clips projected from %s, %d missing, %.1f s",
+                featset,
+                modality,
+                present,
+                ", ".join(map(str, source.paths)),
+                missing,
+                summary.seconds[modality],
+            )
+    return summary
+
+
+def _projected(head: torch.nn.Module, array: np.ndarray, clip_id: str) -> np.ndarray:
+    return _f16(head(torch.from_numpy(array.astype(np.float32))), clip_id)
 
 
 def _write_missing(

@@ -374,6 +374,19 @@ class Plan:
     def stage1_checkpoint(self, pair: str, seed: int) -> str:
         return self.layout.path("stage1_ckpt", pair=pair, seed=seed)
 
+    @cached_property
+    def stage1_projects_frozen(self) -> bool:
+        """The stage1 set is the Stage I heads applied to the frozen set's stores: it stores the
+        heads' outputs (``stage1.features: head``) of encoders Stage I left frozen
+        (``train_layers: 0``, so they equal the frozen set's) through linear heads
+        (``proj_hidden: 0``, so projecting pooled audio equals pooling projected frames)."""
+        stage1 = self.config["stage1"]
+        return (
+            stage1["features"] == "head"
+            and stage1["train_layers"] == 0
+            and stage1["proj_hidden"] == 0
+        )
+
     def stage1_job_of(self, store: str) -> str:
         """The Stage I job whose checkpoint makes ``store`` of a stage1 feature set."""
         if self.stage1_jobs == [JOINT]:
@@ -410,10 +423,12 @@ class Plan:
                 pattern, split, featset=featset, modality=s, condition=condition
             )
             outputs[s] = StoreFolder(folder, files)
-        encoders, stage1, organiser = {}, {}, {}
+        encoders, stage1, organiser, project = {}, {}, {}, {}
         if kind == "stage1":
             seed = int(featset.removeprefix(STAGE1_PREFIX))
             stage1 = {s: self.stage1_checkpoint(self.stage1_job_of(s), seed) for s in stores}
+            if self.stage1_projects_frozen:
+                project = {s: self.feature_folder("frozen", s, split, condition) for s in stores}
         else:
             encoders = {s: self.encoders[SET_ENCODERS[kind][s]] for s in stores}
         if kind == "official":
@@ -436,6 +451,7 @@ class Plan:
             stage1,
             organiser,
             self.config["stage1"]["features"],
+            project,
             like,
         )
 
@@ -446,6 +462,9 @@ class Plan:
         """What a features job reads: the manifest, its shards' media, and its Stage I
         checkpoints or tiny encoders."""
         job = self.feature_job(featset, split, condition, store)
+        if job.project:
+            models = sorted(set(job.stage1.values()))
+            return [job.manifest, *models, *job.project.values(), *job.like.values()]
         used = {
             "frames": True,
             "audio": "audio" in job.outputs,

@@ -121,6 +121,9 @@ class FeatureJob:
                setting features.official_source
     stage1_features: stage1 only, config stage1.features: ``encoder`` stores the Stage I
                encoders' outputs, ``head`` their projection heads'
+    project:   stage1 of frozen encoders with linear heads (``Plan.stage1_projects_frozen``):
+               store -> the frozen set's store of the same split (and condition) that the heads
+               project; no media and no encoder are read
     like:      a condition's job: store -> the clean store of the same set and split; a store
                that no clip of the job has input for (a removed modality) takes its width and
                encoder name, and no encoder is loaded for it
@@ -137,6 +140,7 @@ class FeatureJob:
     stage1: dict[str, str] = field(default_factory=dict)
     organiser: dict[str, str] = field(default_factory=dict)
     stage1_features: str = "encoder"
+    project: dict[str, str] = field(default_factory=dict)
     like: dict[str, str] = field(default_factory=dict)
 
 

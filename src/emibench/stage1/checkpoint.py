@@ -70,8 +70,10 @@ class Stage1Model:
             return self.pairs[self.text_pair].text_head
         return self.pairs[PAIR_OF[modality]].media_head
 
-    def label(self, modality: str, output: str) -> str:
-        encoder = self.encoders[modality].name
+    def label(self, modality: str, output: str, encoder: str = "") -> str:
+        """What makes ``modality``'s store; ``encoder``: the encoder's name where it is not
+        loaded (heads only)."""
+        encoder = encoder or self.encoders[modality].name
         what = encoder if output == "encoder" else f"{encoder} + {self.head_name(modality)}"
         return f"stage1 {self.objective} {what} ({self.path})"
 
@@ -91,8 +93,11 @@ def _load_tail(encoder: torch.nn.Module, state: Mapping[str, torch.Tensor], path
         )
 
 
-def load_stage1(path: str | Path, device: torch.device | str = "cpu") -> Stage1Model:
-    """Rebuild a Stage I model from its checkpoint (encoders via the registry, then trained state)."""
+def load_stage1(
+    path: str | Path, device: torch.device | str = "cpu", with_encoders: bool = True
+) -> Stage1Model:
+    """Rebuild a Stage I model from its checkpoint (encoders via the registry, then trained state);
+    ``with_encoders=False``: the heads alone."""
     path = str(path)
     if not Path(path).is_file():
         raise FileNotFoundError(f"Stage I checkpoint not found: {path}")
@@ -104,13 +109,14 @@ def load_stage1(path: str | Path, device: torch.device | str = "cpu") -> Stage1M
             f"{FORMAT!r}); run Stage I again"
         )
     encoders = {}
-    for modality, spec in ckpt["encoders"].items():
+    for modality, spec in ckpt["encoders"].items() if with_encoders else ():
         encoder = load_encoder(ENCODER_KIND[modality], spec, f"checkpoint {modality} encoder")
         _load_tail(encoder, ckpt["encoder_state"][modality], path)
         encoders[modality] = encoder.to(device).eval().requires_grad_(False)
     pairs = {}
     for name, state in ckpt["pair_state"].items():
-        pair = ContrastivePair(encoders[PAIRS[name]].dim, encoders["text"].dim, **ckpt["head"])
+        dims = (int(state["media_head.shift"].numel()), int(state["text_head.shift"].numel()))
+        pair = ContrastivePair(*dims, **ckpt["head"])
         pair.load_state_dict(state)
         pairs[name] = pair.to(device).eval().requires_grad_(False)
     text_pair = ckpt["settings"]["text_pair"] if len(pairs) > 1 else next(iter(pairs))
