@@ -163,17 +163,24 @@ def test_data_report(manifest):
     assert "## Clips without audio" in text and "`00001` (train)" in text
     assert "## Portrait clips (1)" in text and "32x48" in text
     assert "## Frame rates other than 24/25/30 (" in text and "60.000 fps" in text
-    assert "Train transcripts" not in text
+    assert "## Transcripts" not in text and "## Organiser features" not in text
+    # modalities: train 3 of 5 decode, 2 have audio; valid 1 of 3 decodes and has audio
+    assert "| train | 5 | 3 | 2 |  | audio missing for 3 of 5 train clips |" in text
+    assert "visual missing for 2 of 3 valid clips; audio missing for 2 of 3 valid clips" in text
 
 
 def test_data_report_names_a_transcript_set_that_is_the_same_for_every_train_clip(manifest):
     train = manifest.loc[manifest["split"] == "train", "id"].tolist()
     same = pd.DataFrame({"id": train, "text": ["thank you for watching"] * len(train)})
     varied = pd.DataFrame({"id": train, "text": [f"clip {i} speaks" for i in train]})
-    text = data_report(manifest, "tiny", {"default": varied, "taemi": same})
-    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
-    assert "nearly constant" not in rows["default"]
-    assert f"text: 1 distinct transcript among {len(train)} train clips" in rows["taemi"]
+    text = data_report(manifest, "tiny", {"default": {"train": varied}, "taemi": {"train": same}})
+    rows = {
+        tuple(cell.strip() for cell in line.split("|")[1:3]): line
+        for line in text.splitlines()
+        if line.startswith("| ")
+    }
+    assert "nearly constant" not in rows["default", "train"]
+    assert f"text: 1 distinct transcript among {len(train)} train clips" in rows["taemi", "train"]
 
 
 def test_cli_steps(root, tmp_path, capfd):
@@ -211,7 +218,10 @@ def test_cli_steps(root, tmp_path, capfd):
         == 0
     )
     assert "33:23:10" in md_path.read_text()
-    assert main(["data-report", "--manifest", str(out), "--output", str(tmp_path / "r.md")]) == 0
+    report = tmp_path / "r.md"
+    command = ["data-report", "--manifest", str(out), "--output", str(report)]
+    assert main([*command, "--root", str(root)]) == 0
+    assert "No organiser feature folders (vit/, wav2vec2/)" in report.read_text()
     ok = tmp_path / "ok.json"
     assert main(["check-dataset", "--root", str(root), "--output", str(ok)]) == 0
     assert json.loads(ok.read_text())["orphan_media"] == ["00099"]

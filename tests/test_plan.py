@@ -113,6 +113,17 @@ def test_a_run_reads_the_transcript_set_it_names(real):
     ]
 
 
+def test_the_data_report_reads_every_split_of_each_transcript_set_a_run_reads(demo, real):
+    assert demo.report_transcripts() == {
+        "default": {s: f"results/synthetic/transcripts/{s}.tsv" for s in SPLITS}
+    }
+    tables = real.report_transcripts()
+    assert "taemi" in tables and set(tables) <= set(real.transcript_sets.sets)
+    assert tables["taemi"] == {
+        s: f"results/vidmimic2/transcripts/sets/taemi/{s}.tsv" for s in SPLITS
+    }
+
+
 def test_stage1_seeds_pair_with_run_seeds(real):
     job = real.runs_job("dscmn", "VAT_stage1")
     for run in job.runs:

@@ -99,7 +99,7 @@ rule manifest:
 rule data_report:
     input:
         manifest=PATHS["manifest"],
-        transcripts=list(PLAN.report_transcripts().values()),
+        transcripts=report_transcript_inputs(),
     output:
         PATHS["data_report"],
     log:
@@ -110,10 +110,11 @@ rule data_report:
         ENV
     params:
         dataset=DATASET,
-        transcripts=" ".join(f"{s}={p}" for s, p in PLAN.report_transcripts().items()),
+        root=ROOT_ARG,
+        transcripts=report_transcript_args(),
     shell:
         "emibench data-report --manifest {input.manifest} --dataset {params.dataset}"
-        " --transcripts {params.transcripts} --output {output} > {log} 2>&1"
+        " --root {params.root} --transcripts {params.transcripts} --output {output} > {log} 2>&1"
 
 
 rule table1:

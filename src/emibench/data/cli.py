@@ -109,18 +109,22 @@ def _data_report(args: argparse.Namespace) -> int:
 
     from emibench.data.data_report import data_report
     from emibench.data.tables import read_table
+    from emibench.emotions import SPLITS
     from emibench.encoding.media import read_transcripts
 
     manifest = read_table(args.manifest)
-    transcripts = {}
+    transcripts: dict[str, dict] = {}  # {set: {split: table}}
     for item in args.transcripts:
-        name, sep, path = item.partition("=")
-        if not sep:
-            raise ValueError(f"--transcripts {item!r}: expected SET=PATH")
-        transcripts[name] = read_transcripts([path]).reset_index()
+        key, sep, path = item.partition("=")
+        name, colon, split = key.rpartition(":")
+        if not (sep and colon and name and path) or split not in SPLITS:
+            raise ValueError(
+                f"--transcripts {item!r}: expected SET:SPLIT=PATH, SPLIT one of {'/'.join(SPLITS)}"
+            )
+        transcripts.setdefault(name, {})[split] = read_transcripts([path])
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(data_report(manifest, args.dataset, transcripts))
+    out.write_text(data_report(manifest, args.dataset, transcripts, root=args.root))
     log.info("data-report done: %d clips, %s", len(manifest), out)
     return 0
 
@@ -233,9 +237,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "data-report",
         help="Markdown report of the dataset from the manifest",
-        description="Clips per split, broken clips with reasons, clips without audio, portrait "
+        description="Clips per split, the clips per split with each modality (a note where one "
+        "is missing for most clips), broken clips with reasons, clips without audio, portrait "
         "clips, unusual frame rates, very short and very long clips, duration summary; with "
-        "--transcripts, how much each transcript set's train text varies.",
+        "--transcripts, per set and split the clips without speech and how much the text varies "
+        "(distinct, most common, shared, nearly constant); with --root, the organiser feature "
+        "files per split (how many clips have one; constant across or within clips, from a fixed "
+        "number of files read per split and folder, named in the report).",
     )
     p.add_argument("--manifest", required=True, help="manifest .tsv")
     p.add_argument("--dataset", default="dataset", help="dataset name for the title")
@@ -243,8 +251,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--transcripts",
         nargs="*",
         default=[],
-        metavar="SET=PATH",
-        help="train transcript table of each transcript set",
+        metavar="SET:SPLIT=PATH",
+        help="merged transcript table of one transcript set and split, e.g. "
+        "default:valid=results/synthetic/transcripts/valid.tsv; repeat per set and split",
+    )
+    p.add_argument(
+        "--root",
+        default=None,
+        help="dataset root: check its organiser feature folders (vit/, wav2vec2/) where present",
     )
     p.add_argument("--output", required=True, help="Markdown file to write")
     p.set_defaults(func=_data_report)

@@ -274,16 +274,16 @@ class Plan:
             return self.layout.per_shard(changed, split, condition=condition)
         return self.layout.per_shard(clean, split)
 
-    def report_transcripts(self) -> dict[str, str]:
-        """The train transcripts of every set a run reads ({set: merged table}), for the data
-        report's check of text that barely varies."""
+    def report_transcripts(self) -> dict[str, dict[str, str]]:
+        """Every split's merged transcript table of every set a run reads ({set: {split: table}}),
+        for the data report's check of clips without speech and of text that barely varies."""
         sets = {
             v.config.get("transcripts", DEFAULT_SET)
             for v in self.variants.values()
             if v.kind == "model" and "T" in v.config["modalities"]
         }
         return {
-            tset: self.transcript_paths(tset, "train")[0]
+            tset: {split: self.transcript_paths(tset, split)[0] for split in SPLITS}
             for tset in self.transcript_sets.sets
             if tset in sets
         }

@@ -38,6 +38,24 @@ def manifest_inputs(wildcards):
     return inputs
 
 
+def report_transcript_inputs():
+    """The merged transcript table of every split of every set a run reads, for the data report."""
+    return [
+        path
+        for splits in PLAN.report_transcripts().values()
+        for path in splits.values()
+    ]
+
+
+def report_transcript_args():
+    """The same tables as `--transcripts` arguments: SET:SPLIT=PATH each."""
+    return " ".join(
+        shlex.quote(f"{tset}:{split}={path}")
+        for tset, splits in PLAN.report_transcripts().items()
+        for split, path in splits.items()
+    )
+
+
 def paper_reference_flag():
     """``--paper-reference`` for a real dataset, so Table 1 shows the paper's numbers beside ours."""
     return "--paper-reference" if SOURCE != "synthetic" else ""
