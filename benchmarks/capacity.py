@@ -266,9 +266,9 @@ def loaded_bytes(
 
 def train_loads(config, plan, rates) -> list[dict[str, Any]]:
     """Per train job (system/variant): the bytes it keeps in memory at full size. A job trains
-    every seed in one process and keeps each distinct set of stores it loaded until it ends
-    (emibench.train.trainer.train_runs); seeds on the stage1 sets read their own Stage I seed's
-    stores, so they load separately."""
+    every seed in one process; seeds on the stage1 sets read their own Stage I seed's stores, so
+    they load separately, and each load is freed after the last seed that reads it
+    (emibench.train.trainer.train_runs): the job holds its largest load at a time."""
     out = []
     for (system, variant), v in plan.variants.items():
         if v.kind != "model":
@@ -289,7 +289,7 @@ def train_loads(config, plan, rates) -> list[dict[str, Any]]:
                 "job": f"{system}/{variant}",
                 "loads": len(loads),
                 "per_load": next(iter(loads.values())),
-                "bytes": sum(totals),
+                "bytes": max(totals),
                 "one_load": max(totals),
                 "audio_rate": train.get("audio_rate", "visual"),
             }
@@ -314,8 +314,9 @@ def condition_share(plan, condition: str, path: str, modality: str) -> float:
 def predict_loads(config, plan, rates) -> list[dict[str, Any]]:
     """Per robustness condition: the bytes its predict job keeps in memory at full size. Every
     trained run predicts the condition's splits; runs reading the same stores with the same data
-    options share one load, and every load stays until the job ends
-    (emibench.train.predict.predict_runs)."""
+    options share one load, and the runs go grouped by the stores they read, a group's loads
+    freed when the next starts (emibench.train.predict.predict_runs): the job holds its largest
+    group at a time."""
     splits = list(plan.robust_splits)
     out = []
     for condition in plan.conditions:
@@ -348,11 +349,14 @@ def predict_loads(config, plan, rates) -> list[dict[str, Any]]:
                         m, paths, scope(split), rates, config, train, v.config.get("model"), share
                     )
             loads[key] = total
+        groups: dict[tuple, float] = {}
+        for key, total in loads.items():
+            groups[key[0]] = groups.get(key[0], 0.0) + total
         out.append(
             {
                 "condition": condition,
                 "loads": len(loads),
-                "bytes": sum(loads.values()),
+                "bytes": max(groups.values()),
                 "one_load": max(loads.values()),
             }
         )
@@ -474,7 +478,7 @@ def memory_plan(
                 t["estimate_gb"] = (t["fixed_mb"] * 1e6 + t["bytes"]) / GB + CUDA_HOST_GB
             worst = max(trains, key=lambda t: t["estimate_gb"])
             grows, fixed_mb = worst["bytes"], worst["fixed_mb"]
-            how = f"stores loaded whole: {worst['job']}, {worst['loads']} loads (seeds)"
+            how = f"stores loaded whole: {worst['job']}, {worst['loads']} loads (seeds), one at a time"
         elif rule == "robustness_predict":
             worst = max(predicts, key=lambda p: p["bytes"])
             grows = worst["bytes"]
@@ -846,27 +850,26 @@ def memory_table(rows: Iterable[Mapping[str, Any]]) -> str:
 def train_table(rows: Iterable[Mapping[str, Any]]) -> str:
     lines = [
         (
-            "| train job | audio rate | loads held | one load: V / A / T / wave / text GB | "
-            "held GB | rehearsal MB | **estimate GB** | one load at a time GB |"
+            "| train job | audio rate | loads (seeds) | one load: V / A / T / wave / text GB | "
+            "held at once GB | rehearsal MB | **estimate GB** |"
         ),
-        "|---|---|---:|---|---:|---:|---:|---:|",
+        "|---|---|---:|---|---:|---:|---:|",
     ]
     for r in sorted(rows, key=lambda r: -r["bytes"]):
         one = " / ".join(
             _n(r["per_load"][k] / GB, 2) if k in r["per_load"] else "-"
             for k in ("V", "A", "T", "wave", "text")
         )
-        single = (r["fixed_mb"] * 1e6 + r["one_load"]) / GB + CUDA_HOST_GB
         lines.append(
             f"| {r['job']} | {r['audio_rate']} | {r['loads']} | {one} | {_n(r['bytes'] / GB, 1)} "
-            f"| {_n(r['fixed_mb'], 0)} | **{_n(r['estimate_gb'], 1)}** | {_n(single, 1)} |"
+            f"| {_n(r['fixed_mb'], 0)} | **{_n(r['estimate_gb'], 1)}** |"
         )
     return "\n".join(lines)
 
 
 def predict_table(rows: Iterable[Mapping[str, Any]]) -> str:
     lines = [
-        "| condition | loads held | held GB | largest load GB |",
+        "| condition | loads | held at once GB (largest group of runs reading the same stores) | largest load GB |",
         "|---|---:|---:|---:|",
     ]
     for r in rows:

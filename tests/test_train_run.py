@@ -223,3 +223,45 @@ def test_non_finite_predictions_fail_the_run(fake, tmp_path):
     data = load_run_data(fake["manifest"], {"V": fake["stores"]["stage1"]["V"]})
     with pytest.raises(FloatingPointError, match="non-finite predictions on valid"):
         predict(Broken(), data, "valid", 8, torch.device("cpu"))
+
+
+def test_a_job_frees_each_load_after_the_last_run_that_reads_it(fake, tmp_path, monkeypatch):
+    """Seeds on their own Stage I sets load one after another: a load is freed after the last
+    run that reads it, and runs reading the same stores with other data options load apart."""
+    import gc
+    import weakref
+
+    from emibench.plan.jobs import RunsJob, load_job
+    from emibench.train import trainer
+
+    alive, held, loads = weakref.WeakSet(), [], []
+
+    class Loaded:
+        def __init__(self, stores, options):
+            loads.append((stores, options))
+
+    def fake_load(manifest, stores, test_labels, max_steps, *rest):
+        data = Loaded(sorted(stores.values()), max_steps)
+        alive.add(data)
+        return data
+
+    def fake_train(spec, data, out_dir, device):
+        gc.collect()
+        held.append(len(alive))
+
+    monkeypatch.setattr(trainer, "load_run_data", fake_load)
+    monkeypatch.setattr(trainer, "train_run", fake_train)
+    config = {"features": "stage1", "modalities": "V", "model": DSCMN, "train": TRAIN}
+    other = {**config, "train": {**TRAIN, "max_steps": 8}}
+    x, y = fake["stores"]["stage1"]["V"], fake["stores"]["stage1"]["A"]
+    runs = [
+        run_job("dscmn", "V", 0, tmp_path / "a", config, {"V": x}),
+        run_job("dscmn", "V", 1, tmp_path / "b", config, {"V": y}),
+        run_job("dscmn", "V", 2, tmp_path / "c", config, {"V": x}),
+        run_job("dscmn", "V", 3, tmp_path / "d", other, {"V": x}),
+    ]
+    parsed = load_job(RunsJob, runs_argv("train", runs, fake["manifest"])[2])
+    trainer.train_runs(parsed.runs, parsed.manifest, None, torch.device("cpu"))
+    # x is kept for run c, y freed after b, x freed after c before d loads x anew (other options)
+    assert held == [1, 2, 1, 1]
+    assert [options for _, options in loads] == [0, 0, 8]

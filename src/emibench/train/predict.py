@@ -102,8 +102,9 @@ def predict_runs(job, device: torch.device) -> list[RunRecord]:
     """Every run of a condition's predict job (``emibench.plan.jobs.PredictJob``): trained runs
     first, then fused and late-fusion runs, which read their members' new outputs.
 
-    Trained runs reading the same stores with the same data options share one load. Returns
-    each output's record.
+    Trained runs reading the same stores with the same data options share one load; they run
+    grouped by the stores they read, and a group's loads are freed when the next group starts,
+    so the job holds one group's stores at a time. Returns each output's record.
     """
     from emibench.train.stacking import stack_predict
 
@@ -118,7 +119,8 @@ def predict_runs(job, device: torch.device) -> list[RunRecord]:
     loaded: dict[tuple, RunData] = {}
     results = []
     order = {"model": 0, "skip": 0, "fuse": 1, "stack": 1}
-    for run in sorted(job.runs, key=lambda r: order[r.kind]):
+    group = None
+    for run in sorted(job.runs, key=lambda r: (order[r.kind], sorted(r.stores.items()))):
         start = time.perf_counter()
         info = ConditionInfo(job.condition, job.spec, run.run_dir)
         if run.kind == "skip":
@@ -153,6 +155,9 @@ def predict_runs(job, device: torch.device) -> list[RunRecord]:
                     f"{' '.join(sorted(stores))}"
                 )
             key = (tuple(sorted(run.stores.items())), json.dumps(saved.data, sort_keys=True))
+            if key[0] != group:
+                loaded.clear()
+                group = key[0]
             if key not in loaded:
                 loaded[key] = load_run_data(
                     job.manifest, stores, test_labels, splits=splits, **saved.data

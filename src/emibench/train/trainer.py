@@ -514,11 +514,12 @@ def train_runs(
 
     Each run's ``stores`` map its store keys (``emibench.modalities``: V, A, T feature stores;
     ``wave``, ``text`` raw inputs of a model that encodes them itself) to files or store
-    folders; runs reading the same stores share one load. Each run folder gets its own
-    ``log.txt`` (this process's log while that run trains). Returns each run's record.
+    folders; runs reading the same stores with the same data options share one load, which is
+    freed after the last run that reads it (a job holds one seed's stores at a time where each
+    seed reads its own Stage I set). Each run folder gets its own ``log.txt`` (this process's log
+    while that run trains). Returns each run's record.
     """
-    loaded: dict[tuple, RunData] = {}
-    results = []
+    specs, keys = [], []
     for run in runs:
         spec = RunSpec.from_config(run.system, run.variant, run.seed, run.config)
         used = input_keys(spec.modalities, raw_modalities(spec.model, spec.modalities))
@@ -528,7 +529,14 @@ def train_runs(
                 f"{' '.join(used)} (modalities {spec.modalities}); stores were given for "
                 f"{' '.join(sorted(run.stores))}"
             )
-        key = tuple((m, tuple(run.stores[m])) for m in used)
+        options = data_options(spec.train, raw_inputs(spec.model, spec.modalities))
+        specs.append(spec)
+        keys.append((tuple((m, tuple(run.stores[m])) for m in used), repr(sorted(options.items()))))
+    last_use = {key: k for k, key in enumerate(keys)}
+    loaded: dict[tuple, RunData] = {}
+    results = []
+    for k, (run, spec, key) in enumerate(zip(runs, specs, keys)):
+        used = [m for m, _ in key[0]]
         out_dir = Path(run.out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         with run_log(out_dir / "log.txt"):
@@ -546,4 +554,6 @@ def train_runs(
                 )
                 log.info("loaded the inputs in %.1f s", time.perf_counter() - start)
             results.append(train_run(spec, loaded[key], out_dir, device))
+        if last_use[key] == k:
+            del loaded[key]
     return results
