@@ -38,6 +38,8 @@ def test_read_organiser_features_accepts_arrays_lists_and_one_array_dicts(tmp_pa
     (tmp_path / "broken.pkl").write_bytes(b"not a pickle")
     with pytest.raises(OrganiserFeatureError, match="broken.pkl"):
         read_organiser_features(tmp_path / "broken.pkl")
+    _dump(tmp_path / "f32.pkl", np.ones((2, 5), np.float32))
+    assert read_organiser_features(tmp_path / "f32.pkl").shape == (2, 5)
     _dump(tmp_path / "cube.pkl", np.zeros((2, 3, 4)))
     with pytest.raises(OrganiserFeatureError, match=r"\(T, D\)"):
         read_organiser_features(tmp_path / "cube.pkl")
@@ -110,3 +112,22 @@ def test_broken_video_without_duration_keeps_its_organiser_audio(tmp_path):
     assert not a.is_missing("00001") and a["00001"].shape == (10, 768)
     assert a.extra("00001", "raw").shape == (100, 768)
     assert v.is_missing("00001") and "no duration and no frames" in v.attrs("00001")["reason"]
+
+
+class _RunsCode:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch pwned",))
+
+
+def test_a_pickle_that_would_run_code_is_refused_not_run(tmp_path, monkeypatch):
+    """Organiser files are untrusted: unpickling imports only numpy's array classes."""
+    monkeypatch.chdir(tmp_path)
+    _dump(tmp_path / "evil.pkl", _RunsCode())
+    with pytest.raises(OrganiserFeatureError, match=r"evil.pkl.*refused (posix|os)\.system"):
+        read_organiser_features(tmp_path / "evil.pkl")
+    _dump(tmp_path / "nested.pkl", {"feat": _RunsCode()})
+    with pytest.raises(OrganiserFeatureError, match="nested.pkl"):
+        read_organiser_features(tmp_path / "nested.pkl")
+    assert not (tmp_path / "pwned").exists()

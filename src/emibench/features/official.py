@@ -25,6 +25,24 @@ class OrganiserFeatureError(ValueError):
     """An organiser .pkl file that does not hold a (T, D) numeric array."""
 
 
+# What a pickled numpy array needs (numpy 1 and 2 module paths); nothing else is imported, so a
+# pickle that would call anything on load (os.system, eval, ...) is refused, not run
+_ARRAY_GLOBALS = {
+    (module, name)
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+    for name in ("_reconstruct", "scalar")
+} | {("numpy", "ndarray"), ("numpy", "dtype"), ("collections", "OrderedDict")}
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) in _ARRAY_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f"refused {module}.{name}: organiser features are numpy arrays, lists or a dict of one"
+        )
+
+
 def organiser_path(root: str | Path, modality: str, clip_id: str) -> Path | None:
     """The organiser file of a clip (``00012.pkl``, or ``12.pkl``), or None when neither exists."""
     folder = Path(root) / ORGANISER_DIRS[modality]
@@ -38,13 +56,15 @@ def organiser_path(root: str | Path, modality: str, clip_id: str) -> Path | None
 def read_organiser_features(path: str | Path) -> np.ndarray:
     """A pickled organiser feature file -> float32 (T, D).
 
-    Accepts a 2-D array (or anything numpy turns into one: a list of rows, a tensor), a 1-D array
-    (one row), or a dict holding exactly one array. Anything else is an error naming the file.
+    Accepts a 2-D numpy array (or a list of rows), a 1-D array (one row), or a dict holding
+    exactly one array. The file is untrusted: it is unpickled with only numpy's array classes
+    importable, so a pickle that would run code is refused. Anything else is an error naming the
+    file.
     """
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            obj = pickle.load(f)
+            obj = _ArrayUnpickler(f).load()
     except Exception as exc:
         raise OrganiserFeatureError(f"{path}: cannot unpickle organiser features ({exc})") from exc
     if isinstance(obj, dict):
@@ -54,8 +74,6 @@ def read_organiser_features(path: str | Path) -> np.ndarray:
                 f"{path}: a dict with keys {list(obj)}; expected exactly one array"
             )
         obj = arrays[0]
-    if hasattr(obj, "detach"):
-        obj = obj.detach().cpu().numpy()
     try:
         array = np.asarray(obj, dtype=np.float32)
     except (TypeError, ValueError) as exc:
