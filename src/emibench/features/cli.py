@@ -131,7 +131,7 @@ def _stage1_sources(job, device, stores) -> dict:
 def _project(job, manifest, device) -> int:
     """A stage1 job of frozen encoders with linear heads: the heads applied to the frozen set's
     stores (``job.project``), shard by shard."""
-    from emibench.data.store import SequenceReader, write_store_index
+    from emibench.data.store import SequenceReader
     from emibench.encoding.media import shard_ids
     from emibench.features.extract import project_shard
     from emibench.stage1.checkpoint import load_stage1
@@ -167,15 +167,22 @@ def _project(job, manifest, device) -> int:
     finally:
         for reader in frozen.values():
             reader.close()
+    return _finish(job, n_clips, present, missing, " projected from the frozen set")
+
+
+def _finish(job, n_clips: int, present: Counter, missing: Counter, how: str = "") -> int:
+    """Each store folder's index, once every shard is written, and the job's summary."""
+    from emibench.data.store import write_store_index
+
     for store, out in job.outputs.items():
         write_store_index(
             out.folder, out.files, featset=job.featset, store=store, split=job.split, clips=n_clips
         )
     log.info(
-        "done: %s features of %s projected from the frozen set, %d shards, %d clips; present %s, "
-        "missing %s",
+        "done: %s features of %s%s, %d shards, %d clips; present %s, missing %s",
         job.featset,
         job.split,
+        how,
         len(job.shards),
         n_clips,
         dict(present),
@@ -185,7 +192,6 @@ def _project(job, manifest, device) -> int:
 
 
 def _features(args: argparse.Namespace) -> int:
-    from emibench.data.store import write_store_index
     from emibench.data.tables import read_table
     from emibench.devices import resolve_device
     from emibench.encoding.media import MediaReader, read_transcripts, shard_ids
@@ -232,17 +238,4 @@ def _features(args: argparse.Namespace) -> int:
         n_clips += len(ids)
         present.update(summary.present)
         missing.update(summary.missing)
-    for store, out in job.outputs.items():
-        write_store_index(
-            out.folder, out.files, featset=job.featset, store=store, split=job.split, clips=n_clips
-        )
-    log.info(
-        "done: %s features of %s, %d shards, %d clips; present %s, missing %s",
-        job.featset,
-        job.split,
-        len(job.shards),
-        n_clips,
-        dict(present),
-        dict(missing),
-    )
-    return 0
+    return _finish(job, n_clips, present, missing)

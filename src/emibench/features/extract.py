@@ -113,14 +113,7 @@ def extract_shard(
             else:
                 dim = source.dim
             writer = stack.enter_context(
-                SequenceWriter(
-                    outputs[modality],
-                    kind="features",
-                    featset=featset,
-                    modality=modality,
-                    encoder=source.label,
-                    dim=dim,
-                )
+                _writer(outputs[modality], featset, modality, source.label, dim)
             )
             if source.encoder is None and source.organiser_root is None:
                 counts = _without_input(modality, ids, media, transcripts, writer, dim)
@@ -162,14 +155,7 @@ def project_shard(
             head, source = heads[modality], frozen[modality]
             dim = int(head.out_dim)
             writer = stack.enter_context(
-                SequenceWriter(
-                    outputs[modality],
-                    kind="features",
-                    featset=featset,
-                    modality=modality,
-                    encoder=labels[modality],
-                    dim=dim,
-                )
+                _writer(outputs[modality], featset, modality, labels[modality], dim)
             )
             present = missing = 0
             for clip_id in ids:
@@ -197,6 +183,13 @@ def project_shard(
                 summary.seconds[modality],
             )
     return summary
+
+
+def _writer(path: str | Path, featset: str, modality: str, encoder: str, dim: int):
+    """A feature store file of one modality, with the attributes its readers check."""
+    return SequenceWriter(
+        path, kind="features", featset=featset, modality=modality, encoder=encoder, dim=dim
+    )
 
 
 def _projected(head: torch.nn.Module, array: np.ndarray, clip_id: str) -> np.ndarray:
