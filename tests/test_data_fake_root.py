@@ -6,13 +6,20 @@ import pickle
 import av
 import pytest
 
-from emibench.data.fake_root import FakeRootSettings, make_fake_root, wav2vec2_frames
+from emibench.data.fake_root import (
+    FakeRootSettings,
+    make_fake_root,
+    plan_fake_root,
+    wav2vec2_frames,
+)
 from emibench.data.layout import check_layout
 from emibench.data.manifest import build_manifest
 from emibench.emotions import EMOTIONS
 from emibench.settings import ConfigError
 
-SMALL = FakeRootSettings(clips={"train": 3, "valid": 2, "test": 2}, long_clip_s=20.0)
+SMALL = FakeRootSettings(
+    clips={"train": 3, "valid": 2, "test": 2}, long_clip_s=20.0, no_audio={"train": 1}
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +82,49 @@ def test_varied_rates_sizes_and_speech(root, manifest):
     record = json.loads((root / "fake_root.json").read_text())
     assert record["clips"] == 7 and manifest["fps"].nunique() > 1
     # every clip with a soundtrack but the 0.12 s one speaks
-    assert sorted(record["speech"]) == ["00000", "00001", "00002", "00003", "00005"]
+    assert sorted(record["speech"]) == ["00000", "00002", "00003", "00005"]
     assert all(len(text.split()) >= 2 for text in record["speech"].values())
     assert manifest[["width", "height"]].drop_duplicates().shape[0] > 1
+
+
+def test_clips_without_audio_beside_the_corners(root, manifest):
+    """no_audio: {train: 1} takes the soundtrack (stream, mp3, wav2vec2 pickle) of one ordinary
+    train clip, as the real set's clips without audio; its video and vit pickle stay."""
+    record = json.loads((root / "fake_root.json").read_text())
+    assert record["no_audio"] == {"train": ["00001"]}
+    assert record["settings"]["no_audio"] == {"train": 1}
+    assert not manifest.loc["00001", "has_audio"] and manifest.loc["00001", "status"] == "ok"
+    with av.open(str(root / "raw" / "00001.mp4")) as container:
+        assert not container.streams.audio and container.streams.video
+    assert not (root / "audio" / "00001.mp3").exists()
+    assert not (root / "wav2vec2" / "00001.pkl").exists()
+    assert (root / "vit" / "00001.pkl").exists()
+    assert manifest.loc[["00000", "00002"], "has_audio"].all()
+
+
+def test_no_audio_is_drawn_with_the_seed_among_ordinary_clips():
+    clips = {"train": 34, "valid": 4, "test": 2}
+
+    def silent(settings):
+        return [p.id for p in plan_fake_root(settings) if not p.has_audio_track]
+
+    plain = FakeRootSettings(clips=clips)
+    with_none = silent(plain)  # the valid corner only
+    assert with_none == [37]
+    unkind = FakeRootSettings(clips=clips, no_audio={"train": 30})
+    ids = silent(unkind)
+    assert ids == silent(FakeRootSettings(clips=clips, no_audio={"train": 30}))
+    train = [i for i in ids if i < 34]
+    assert len(train) == 30 and 33 not in train  # the long corner keeps its soundtrack
+    assert ids != silent(FakeRootSettings(clips=clips, no_audio={"train": 30}, seed=1))
+    plans = {p.id: p for p in plan_fake_root(unkind)}
+    assert all(not plans[i].has_audio_file and not plans[i].phrases for i in train)
+    everything = FakeRootSettings(clips=clips, no_audio={"train": 33, "test": 1})
+    # every ordinary train clip, the valid corner, one test clip; the 0.12 s corner keeps its track
+    assert len(silent(everything)) == 33 + 1 + 1
+    for bad in ({"train": 34}, {"valid": -1}, {"tests": 1}):
+        with pytest.raises(ConfigError, match="no_audio"):
+            FakeRootSettings(clips=clips, no_audio=bad)
 
 
 def test_refuses_a_root_that_is_not_fake(tmp_path):

@@ -165,6 +165,35 @@ def test_padding_mask_follows_the_true_audio_length(data, models):
             torch.testing.assert_close(alone, together[k], atol=1e-4, rtol=1e-4)
 
 
+def test_only_clips_with_audio_go_through_the_audio_encoder(data, models, monkeypatch):
+    """A batch where clips lack audio encodes the others alone (the token takes the absent
+    clips' place), with the frames and masks of those clips encoded without them."""
+    torch.manual_seed(0)
+    config = model_config(models)
+    run = _load(data, config)
+    model = build_model(config, run.dims, "VAT").eval()
+    encoder = model.encoders["A"]
+    seen = []
+    encode = encoder.encode
+    monkeypatch.setattr(encoder, "encode", lambda w, n: seen.append(tuple(w.shape)) or encode(w, n))
+    ids = ["00000", "00001", "00003"]  # 1.0 s, no audio, 2.0 s (cut)
+    with torch.no_grad():
+        x, mask = model.frame_sequence(run.batch("train", ids), "A")
+        alone_x, alone_mask = model.frame_sequence(run.batch("train", ["00000", "00003"]), "A")
+        everything_absent = model.frame_sequence(run.batch("train", ["00001"]), "A")[0]
+    assert seen == [(2, 2 * SR), (2, 2 * SR)]  # the absent clip never reached the encoder
+    torch.testing.assert_close(x[[0, 2]], alone_x)
+    assert torch.equal(mask[[0, 2]], alone_mask)
+    assert torch.equal(x[1, 0], model.missing["A"]) and mask[1].tolist() == [True] + [False] * 98
+    assert torch.equal(everything_absent[0, 0], model.missing["A"]) and len(seen) == 2
+    # gradients reach the encoder through the clips it encoded
+    model.train()
+    torch.nn.functional.mse_loss(
+        model(run.batch("train", ids))["pred"], torch.zeros(3, 6)
+    ).backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in encoder.parameters())
+
+
 def test_missing_tokens_and_dropout_replace_encoder_outputs(data, models):
     torch.manual_seed(0)
     run = _load(data, model_config(models))

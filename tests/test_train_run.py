@@ -98,6 +98,25 @@ def test_loss_falls_and_model_learns(fake, tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("train", "said"),
+    [
+        ({"batch_size": 48}, "train: 64 clips in batches of up to 48, 2 batches an epoch"),
+        (
+            {"batch_size": 16, "max_train_batches": 1},
+            "train: 64 clips in batches of up to 16, 1 batch an epoch (max_train_batches: 1 of 4)",
+        ),
+    ],
+)
+def test_the_log_says_how_many_batches_and_how_large(fake, tmp_path, caplog, train, said):
+    """Once per run: the train clips, the largest batch trained, the batches an epoch (a
+    rehearsal's check that a run met full batches)."""
+    caplog.set_level("INFO", logger="emibench.train.trainer")
+    _run(fake, tmp_path, modalities="A", model={"name": "w2v_linear"}, train={"epochs": 2, **train})
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("train: ")]
+    assert lines == [said]
+
+
 def test_same_seed_same_metrics(fake, tmp_path):
     first, data = _run(fake, tmp_path / "a", seed=3)
     second, _ = _run(fake, tmp_path / "b", seed=3)

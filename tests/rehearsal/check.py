@@ -1,4 +1,5 @@
-"""Checks of a finished rehearsal (tests/rehearsal/run.sh): what issue 11 asks the real path to show.
+"""Checks of a finished rehearsal (tests/rehearsal/run.sh): what issue 11 asks the real path to show,
+and what the less kind fake root of issue 25 must bring (check_unkind_root).
 
 Usage: python tests/rehearsal/check.py RESULTS_DIR ROOT. Prints what it checked; exits non-zero
 with the first failed check.
@@ -7,6 +8,7 @@ with the first failed check.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -87,6 +89,62 @@ def main(results: Path, root: Path) -> None:
         check(set(submission["Filename"]) == test_ids, f"submission {system}: every test id")
     html = (results / "report" / "report.html").read_text()
     check("Traceback" not in html and len(html) > 10_000, "report.html rendered")
+    check_unkind_root(results, root, config)
+
+
+def check_unkind_root(results: Path, root: Path, config: dict) -> None:
+    """What the fake root holds that a kind one would not (issue 25): more train clips than one
+    TAEMI batch, most of them without audio and so with empty transcripts, and every train
+    transcript the same (the random Whisper writes the same words for every clip)."""
+    record = json.loads((root / "fake_root.json").read_text())
+    manifest = pd.read_csv(results / "manifest.tsv", sep="\t", dtype={"id": str}).set_index("id")
+    train = manifest[manifest["split"] == "train"]
+    batch = config["train"]["systems"]["taemi"]["train"]["batch_size"]
+    check(len(train) > batch, f"train: {len(train)} clips, more than one TAEMI batch of {batch}")
+    silent = record["no_audio"]["train"]
+    check(
+        2 * len(silent) > len(train) and not manifest.loc[silent, "has_audio"].any(),
+        f"train: {len(silent)} of {len(train)} clips without audio (the modality missing for most)",
+    )
+    transcripts = pd.read_csv(
+        results / "transcripts/train.tsv", sep="\t", dtype=str, keep_default_na=False
+    ).set_index("id")
+    empty = transcripts.loc[silent]
+    check(
+        (empty["status"] == "no_audio").all() and (empty["text"] == "").all(),
+        f"train: the {len(silent)} clips without audio have empty transcripts (status no_audio)",
+    )
+    spoken = transcripts.loc[transcripts["status"] == "ok", "text"]
+    check(
+        len(spoken) >= 2 and spoken.nunique() == 1,
+        f"train: every transcript the same ({spoken.iloc[0]!r} x {len(spoken)})",
+    )
+    report = (results / "dataset" / "data_report.md").read_text()
+    said = f"text: 1 distinct transcript among {len(spoken)} train clips"
+    check(said in report, f"data report: '{said}'")
+    stage1 = [p.read_text() for p in sorted((results / "logs" / "stage1").glob("*.log"))]
+    warned = re.compile(
+        rf"WARNING .*transcripts \(text CLS\): 1 distinct among {len(spoken)} train"
+    )
+    check(
+        bool(stage1) and all(warned.search(text) for text in stage1),
+        f"Stage I logs warn: transcripts 1 distinct among {len(spoken)} train samples",
+    )
+    constant = re.compile(r"WARNING .*text \(CLS\) features are \(nearly\) constant on train")
+    warning = [
+        p.stem for p in (results / "logs/train").glob("*.log") if constant.search(p.read_text())
+    ]
+    check(
+        "dscmn_VAT_stage1" in warning,
+        f"Stage II logs warn: text (CLS) features constant on train (dscmn_VAT_stage1 and "
+        f"{len(warning) - 1} more runs)",
+    )
+    log = (results / "runs/taemi/VAT_taemi/seed0/log.txt").read_text()
+    found = re.search(r"train: (\d+) clips in batches of up to (\d+)", log)
+    check(
+        found is not None and int(found[1]) == len(train) and int(found[2]) == batch,
+        f"TAEMI end to end trained a full batch: '{found[0] if found else None}'",
+    )
 
 
 if __name__ == "__main__":

@@ -16,9 +16,14 @@ has, not the synthetic set's (no ``latents.csv``, ``test_labels.csv`` or ``phras
 - Corners, one each: the last train clip is over five minutes long (``long_clip_s``; 64x48 at
   5 fps so its file stays small), the last valid clip has no audio track, the last test clip is
   shorter than one 5 fps frame step (0.12 s).
+- ``no_audio``: per split, that many more clips (drawn with the seed among the split's other,
+  non-corner clips) without a soundtrack: no audio stream, no ``audio/`` file, no ``wav2vec2/``
+  pickle, as the real set's clips without audio. Their transcripts are empty (status
+  ``no_audio``), so a split where most clips lack audio has a modality missing for most of it.
 
-``fake_root.json`` at the root records the settings, the corner ids and what each clip says. Deterministic for a seed
-(the same seed gives the same labels, plans and speech; video bytes may differ across encoders).
+``fake_root.json`` at the root records the settings, the corner ids, the ids of the ``no_audio``
+clips and what each clip says. Deterministic for a seed (the same seed gives the same labels, plans
+and speech; video bytes may differ across encoders).
 """
 
 from __future__ import annotations
@@ -62,11 +67,21 @@ class FakeRootSettings:
     audio_rates: tuple[int, ...] = (44100, 48000)
     audio_file_share: float = 0.85
     long_clip_s: float = 310.0
+    # split -> how many of its clips, beside the corners, have no soundtrack at all
+    no_audio: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for split in SPLITS:
             if self.clips.get(split, 0) < 2:
                 raise ConfigError(f"fake_root.clips.{split}: needs at least 2 (one is a corner)")
+        for split, n in self.no_audio.items():
+            if split not in SPLITS:
+                raise ConfigError(f"fake_root.no_audio.{split}: not a split ({', '.join(SPLITS)})")
+            if not 0 <= n <= self.clips.get(split, 0) - 1:
+                raise ConfigError(
+                    f"fake_root.no_audio.{split}: {n}, expected 0 to "
+                    f"{self.clips.get(split, 0) - 1} (the split's clips less its corner)"
+                )
         for width, height in self.frame_sizes:
             if width < 64 or height < 48 or width % 2 or height % 2:
                 raise ConfigError(f"fake_root.frame_sizes: {width}x{height} is not even >= 64x48")
@@ -108,20 +123,31 @@ def plan_fake_root(settings: FakeRootSettings) -> list[ClipPlan]:
         height=LONG_CLIP_SIZE[1],
         detail=False,
     )
-    plans[last["valid"]] = replace(
-        _without_soundtrack(plans[last["valid"]]),
-        edge_case="no_audio_track",
-        has_audio_track=False,
-        has_audio_file=False,
-        silent=False,
-    )
+    plans[last["valid"]] = replace(_no_audio(plans[last["valid"]]), edge_case="no_audio_track")
     plans[last["test"]] = replace(
         _without_soundtrack(plans[last["test"]]),
         edge_case="shorter_than_a_frame_step",
         duration_s=SHORT_CLIP_S,
         silent=True,
     )
+    for split, n in sorted(settings.no_audio.items()):
+        others = [i for i, p in enumerate(plans) if p.split == split and not p.edge_case]
+        pick = np.random.default_rng([settings.seed, 12, SPLITS.index(split)])
+        for i in sorted(pick.choice(others, size=n, replace=False).tolist()):
+            plans[i] = _no_audio(plans[i])
     return plans
+
+
+def _no_audio(plan: ClipPlan) -> ClipPlan:
+    """The clip without a soundtrack: no audio stream and no separate audio file."""
+    return replace(
+        _without_soundtrack(plan), has_audio_track=False, has_audio_file=False, silent=False
+    )
+
+
+def _is_no_audio(plan: ClipPlan) -> bool:
+    """One of the ``no_audio`` clips (not a corner)."""
+    return not plan.has_audio_track and not plan.edge_case
 
 
 def wav2vec2_frames(duration_s: float) -> int:
@@ -184,19 +210,25 @@ def make_fake_root(
     write_split_files(plans, root)
     corners = {p.edge_case: format_id(p.id) for p in plans if p.edge_case}
     spoken = {format_id(p.id): p.transcript for p in plans if p.phrases}
+    no_audio = {
+        split: [format_id(p.id) for p in plans if p.split == split and _is_no_audio(p)]
+        for split in settings.no_audio
+    }
     record = {
         "settings": asdict(settings),
         "corners": corners,
         "clips": len(plans),
+        "no_audio": no_audio,
         "speech": spoken,
     }
     (root / MARKER).write_text(json.dumps(record, indent=1) + "\n")
     log.info(
-        "fake root: %d clips (%s), %d with speech, %d mp3 files, %.1f min of video, corners %s, "
-        "in %.1f s -> %s",
+        "fake root: %d clips (%s), %d with speech, %d without audio, %d mp3 files, "
+        "%.1f min of video, corners %s, in %.1f s -> %s",
         len(plans),
         ", ".join(f"{s} {sum(p.split == s for p in plans)}" for s in SPLITS),
         len(spoken),
+        sum(not p.has_audio_track for p in plans),
         sum(p.has_audio_file for p in plans),
         sum(p.duration_s for p in plans) / 60,
         corners,

@@ -205,11 +205,23 @@ class TAEMI(nn.Module):
             if batch.wave is None:
                 raise ValueError("taemi encodes audio end to end but the batch carries no waves")
             wave = batch.wave
+            n = len(batch)
             if not wave.present.any():
-                n = len(batch)
                 x = torch.zeros(n, 1, self.widths[modality], device=wave.data.device)
                 return x, torch.ones(n, 1, dtype=torch.bool, device=x.device), wave.present
-            x, mask = self.encoders[modality].encode(wave.data, wave.lengths)
+            if wave.present.all():
+                x, mask = self.encoders[modality].encode(wave.data, wave.lengths)
+                return x, mask, wave.present
+            # only the clips with audio go through the encoder (frame_sequence puts the token in
+            # the others' place): a batch where most clips lack audio costs what its clips with
+            # audio cost
+            rows = wave.present.nonzero().squeeze(1)
+            lengths = wave.lengths[rows]
+            kept, kept_mask = self.encoders[modality].encode(
+                wave.data[rows, : int(lengths.max())], lengths
+            )
+            x = kept.new_zeros(n, *kept.shape[1:]).index_copy(0, rows, kept)
+            mask = kept_mask.new_zeros(n, kept_mask.shape[1]).index_copy(0, rows, kept_mask)
             return x, mask, wave.present
         seq = batch.get(modality)
         if seq is None:

@@ -344,7 +344,8 @@ def fit(
     rng = np.random.default_rng(seed)
     frozen = freeze_encoders(model, cfg)
     opt = _optimizer(model, cfg)
-    steps_per_epoch = math.ceil(len(data.ids["train"]) / cfg.batch_size)
+    batches_per_epoch = math.ceil(len(data.ids["train"]) / cfg.batch_size)
+    steps_per_epoch = batches_per_epoch
     if cfg.max_train_batches:
         steps_per_epoch = min(steps_per_epoch, cfg.max_train_batches)
     sched = _scheduler(opt, cfg, steps_per_epoch)
@@ -359,10 +360,11 @@ def fit(
         model.train()
         for module in frozen:
             module.eval()
-        total, count = 0.0, 0
+        total, count, largest = 0.0, 0, 0
         for k, batch in enumerate(data.batches("train", cfg.batch_size, rng, cfg.bucket)):
             if k == steps_per_epoch:
                 break
+            largest = max(largest, len(batch))
             batch = batch.to(device)
             try:
                 loss = train_step(model, batch, opt, loss_fn, cfg, device)
@@ -374,6 +376,16 @@ def fit(
                 ema.update(model)
             total += loss.item() * len(batch)
             count += len(batch)
+        if epoch == 1:
+            capped = steps_per_epoch < batches_per_epoch
+            log.info(
+                "train: %d clips in batches of up to %d, %d batch%s an epoch%s",
+                len(data.ids["train"]),
+                largest,
+                steps_per_epoch,
+                "" if steps_per_epoch == 1 else "es",
+                f" (max_train_batches: {steps_per_epoch} of {batches_per_epoch})" if capped else "",
+            )
         evaluated = ema.module if ema is not None else model
         preds, _ = predict(evaluated, data, "valid", cfg.eval_batch_size, device, cfg.precision)
         score = mean_pearson(valid_labels, preds)
