@@ -14,10 +14,10 @@ start=$SECONDS
 
 # every model but Whisper large-v3, which rehearsal.yaml swaps for large-v3-turbo
 emibench make-rehearsal-models "$HF_HOME" --only clip,wav2vec2,bert,whisper,wav2vec2_emotion,distilbert,vit
-# 34 train clips (more than TAEMI's batch of 32), 30 of them without a soundtrack, and 3 of the 4
-# valid clips (2 and the corner without an audio track; rehearsal.yaml)
+# 34 train clips (more than TAEMI's batch of 32), 30 of them without a soundtrack, as are 3 of the
+# 4 valid clips (2 and the corner without an audio track) and 1 of the 2 test clips (rehearsal.yaml)
 [ -f "$work/root/train_split.csv" ] || emibench make-fake-root "$work/root" \
-  --settings '{"clips": {"train": 34, "valid": 4, "test": 2}, "no_audio": {"train": 30, "valid": 2}}'
+  --settings '{"clips": {"train": 34, "valid": 4, "test": 2}, "no_audio": {"train": 30, "valid": 2, "test": 1}}'
 cat > "$work/root.yaml" <<YAML
 dataset:
   root: $work/root
