@@ -86,10 +86,12 @@ def tiny_whisper_with_timestamps(tiny_whisper, tmp_path_factory):
 
 
 @pytest.mark.parametrize("num_beams", [1, 5])
-def test_first_segment_only_keeps_the_first_timestamped_segment(
-    tiny_whisper_with_timestamps, num_beams
-):
-    """TAEMI's authors' transcripts: beam 5, the first segment of Whisper's timestamped output."""
+def test_first_segment_only_decodes_the_first_window_once(tiny_whisper_with_timestamps, num_beams):
+    """TAEMI's authors' transcripts: beam 5, the first segment of the first window's timestamped
+    decoding; the text and confidence are those of Whisper's own segmentation of that window
+    (its long-form loop), for one encoder pass a batch."""
+    import torch
+
     rng = np.random.default_rng(1)
     batch = [
         ("00000", rng.normal(0, 0.1, 16000 * 3).astype(np.float32)),
@@ -97,26 +99,40 @@ def test_first_segment_only_keeps_the_first_timestamped_segment(
     ]
     options = {"device": "cpu", "num_beams": num_beams, "max_new_tokens": 12, "batch_size": 2}
     first = WhisperTranscriber(
-        str(tiny_whisper_with_timestamps), first_segment_only=True, **options
+        str(tiny_whisper_with_timestamps), first_segment_only=True, language="en", **options
     )
     assert "first segment only" in first.describe()
+    model, tokenizer = first.pipe.model, first.pipe.tokenizer
+    encoded = []
+    hook = model.model.encoder.register_forward_hook(lambda *_: encoded.append(1))
     results = first.transcribe(batch)
+    assert len(encoded) == 1  # both clips, one batch, their first window alone (language set)
+
+    kwargs = {k: v for k, v in first.generate_kwargs.items() if k != "force_unique_generate_call"}
+    segmented = 0
     for (clip_id, samples), result in zip(batch, results, strict=True):
-        full = first.pipe(
-            {"raw": samples, "sampling_rate": 16000},
-            chunk_length_s=30,
-            ignore_warning=True,
-            return_timestamps=True,
-            generate_kwargs=dict(first.generate_kwargs),
+        window = first.pipe.feature_extractor(
+            samples[: 30 * 16000], sampling_rate=16000, return_tensors="pt"
         )
-        assert len(full["chunks"]) > 1  # the segments the rest of the clip would add
-        assert result.id == clip_id and result.text == full["chunks"][0]["text"].strip()
-        assert 0.0 < result.confidence <= 1.0 and len(result.language) in (2, 3)
-        # the confidence is the first window's first segment's alone
-        windows = len(full["n_tokens"])
-        assert windows == (2 if clip_id == "00001" else 1)
-        n_first, logprob = int(full["n_tokens"][0].sum()), float(full["logprob_sum"][0].sum())
-        assert n_first > 0 and result.confidence == pytest.approx(math.exp(logprob / n_first))
+        encoded.clear()
+        out = model.generate(
+            window.input_features, return_timestamps=True, return_segments=True, **kwargs
+        )
+        segmented += len(encoded) > 1 or len(out["segments"][0]) > 1
+        segment = out["segments"][0][0]
+        text = tokenizer.decode(segment["tokens"], skip_special_tokens=True).strip()
+        assert result.id == clip_id and result.text == text
+        tokens, scores = segment["result"]["sequences"], segment["result"]["scores"]
+        prompt = len(tokens) - len(scores)
+        start, end = (int(i) for i in segment["idxs"])
+        logprob = sum(
+            float(torch.log_softmax(scores[i - prompt].float(), -1)[tokens[i]])
+            for i in range(start, end)
+        )
+        assert 0.0 < result.confidence <= 1.0 and result.language == "en"
+        assert result.confidence == pytest.approx(math.exp(logprob / (end - start)))
+    hook.remove()
+    assert segmented  # the loop cut more than one segment, or encoded again, for a clip
 
 
 def test_first_segment_only_needs_whisper():

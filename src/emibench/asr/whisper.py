@@ -8,13 +8,17 @@
 - Language: the configured language code is forced when set (``en``); otherwise Whisper detects it
   per chunk and the clip's language is the most frequent detected code.
 - First segment only (``first_segment_only``, as TAEMI's authors transcribe: faster-whisper's
-  first segment): Whisper decodes with timestamps, which cut its output into segments, and the
-  clip's text is the first segment of its first 30 s window (the pipeline's first ``chunks``
-  entry); the confidence is that segment's.
+  first segment): Whisper reads the clip's first window (``chunk_length_s``) and decodes it once
+  with timestamps, which cut its output into segments; the clip's text is the first segment (the
+  pipeline's first ``chunks`` entry) and the confidence is that segment's. One ``generate`` call
+  a window (``force_unique_generate_call``): Whisper's seek loop would otherwise encode the window
+  again after a decoding that ends inside a segment, and decode the clip's later windows, for
+  segments that are not kept.
 - Confidence: ``exp(mean log-probability of the generated tokens)`` (the geometric mean of the token
   probabilities, end-of-text included, prompt tokens excluded), over every chunk of the clip, from
   the per-step scores that ``generate`` returns (see :func:`token_logprobs`); with
-  ``first_segment_only``, over the first segment's tokens (its timestamps included). In [0, 1].
+  ``first_segment_only``, over the first segment's tokens (its timestamps included, see
+  :func:`first_segment_ends`). In [0, 1].
 - Device and precision: ``--device`` (``auto`` picks CUDA when present); on CUDA the weights are
   float16 (``precision: auto`` or ``fp16``) or bfloat16 (``bf16``); on the CPU float32.
 
@@ -46,14 +50,17 @@ PRECISIONS = {
 }
 
 
-def token_logprobs(generated, eos_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+def token_logprobs(
+    generated, eos_token_id: int, ends: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Sum of log-probabilities and number of generated tokens per sequence, both (B,).
 
     ``generated`` is a Whisper ``generate`` output with ``sequences`` (B, prompt + T) and
     ``scores`` (T steps of (B, V)); Whisper hands back the chosen beam's scores under beam search.
     A step's scores are log-softmaxed (greedy scores are logits; beam scores are log-probabilities
     already, for which this is the identity up to suppressed tokens). Tokens after the first
-    end-of-text are padding and do not count.
+    end-of-text are padding and do not count, nor, where ``ends`` (B,) is given, the tokens from
+    position ``ends`` of the generated ones on.
     """
     scores = generated["scores"]
     tokens = generated["sequences"][:, -len(scores) :]
@@ -69,42 +76,29 @@ def token_logprobs(generated, eos_token_id: int) -> tuple[torch.Tensor, torch.Te
     tokens = tokens.cpu()
     is_eos = (tokens == eos_token_id).long()
     valid = ((torch.cumsum(is_eos, dim=1) - is_eos) == 0) & torch.isfinite(steps)
+    if ends is not None:
+        valid &= torch.arange(tokens.shape[1])[None, :] < ends[:, None]
     return torch.where(valid, steps, 0.0).sum(dim=1), valid.sum(dim=1)
 
 
-def first_segment_logprobs(
-    generated, lang_ids: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per sequence (B,): the sum of the log-probabilities and the number of the tokens of its
-    first timestamped segment, and the language token of its prompt (-1 when none).
+def first_segment_ends(
+    tokens: torch.Tensor, timestamp_begin: int, eos_token_id: int
+) -> torch.Tensor:
+    """Per sequence of generated tokens (B, T), where its first timestamped segment ends (B,).
 
-    ``generated`` is a Whisper ``generate`` output with timestamps and ``return_segments``: per
-    sequence a list of segments, each with ``idxs`` (start, end) into its window's ``result``
-    (``sequences``: prompt + generated tokens; ``scores``: one (V,) row per generated token).
-    A sequence without segments gets 0 tokens.
+    Whisper's own rule (transformers' ``_retrieve_segment``): end-of-text and what follows are cut;
+    a segment ends where two timestamp tokens follow each other (it keeps the first of them), and a
+    decoding without such a pair is one segment; so is what follows the last pair when the
+    decoding ends on a single timestamp.
     """
-    sums, counts, languages = [], [], []
-    for segments in generated["segments"]:
-        if not segments:
-            sums.append(0.0)
-            counts.append(0)
-            languages.append(-1)
-            continue
-        first = segments[0]
-        result = first["result"]
-        tokens, scores = result["sequences"].cpu(), result["scores"]
-        prompt = len(tokens) - len(scores)
-        start, end = (int(i) for i in first["idxs"])
-        total = 0.0
-        for position in range(start, end):
-            step = torch.log_softmax(scores[position - prompt].float(), dim=-1)
-            total += float(step[tokens[position]])
-        sums.append(total)
-        counts.append(end - start)
-        head = tokens[:prompt]
-        found = head[torch.isin(head, lang_ids)]
-        languages.append(int(found[0]) if len(found) else -1)
-    return torch.tensor(sums), torch.tensor(counts), torch.tensor(languages)
+    ends = []
+    for row in tokens.cpu():
+        eos = (row == eos_token_id).nonzero()
+        row = row[: int(eos[0])] if len(eos) else row
+        stamps = row >= timestamp_begin
+        pairs = (stamps[:-1] & stamps[1:]).nonzero()[:, 0] + 1
+        ends.append(int(pairs[0]) if len(pairs) else len(row))
+    return torch.tensor(ends)
 
 
 class ScoredWhisperPipeline(AutomaticSpeechRecognitionPipeline):
@@ -133,12 +127,16 @@ class ScoredWhisperPipeline(AutomaticSpeechRecognitionPipeline):
         lang_ids = torch.tensor(
             sorted((getattr(config, "lang_to_id", None) or {}).values()) or [-1]
         )
-        if isinstance(generated, dict) and generated.get("segments") is not None:
-            out["logprob_sum"], out["n_tokens"], out["language_id"] = first_segment_logprobs(
-                generated, lang_ids
+        if isinstance(generated, dict) and generated.get("scores") is not None:
+            ends = None
+            if forward_params.get("return_timestamps"):
+                generated_tokens = generated["sequences"][:, -len(generated["scores"]) :]
+                ends = first_segment_ends(
+                    generated_tokens, config.no_timestamps_token_id + 1, config.eos_token_id
+                )
+            out["logprob_sum"], out["n_tokens"] = token_logprobs(
+                generated, config.eos_token_id, ends
             )
-        elif isinstance(generated, dict) and generated.get("scores") is not None:
-            out["logprob_sum"], out["n_tokens"] = token_logprobs(generated, config.eos_token_id)
             head = generated["sequences"][:, :4].cpu()
             is_lang = torch.isin(head, lang_ids)
             out["language_id"] = torch.where(
@@ -192,6 +190,8 @@ class WhisperTranscriber(Transcriber):
             "return_dict_in_generate": True,
             "output_scores": True,
         }
+        if first_segment_only:
+            self.generate_kwargs["force_unique_generate_call"] = True
         if getattr(config, "is_multilingual", False):
             self.generate_kwargs["task"] = "transcribe"
             if language:
@@ -207,14 +207,15 @@ class WhisperTranscriber(Transcriber):
         return self._describe
 
     def transcribe(self, batch: Sequence[tuple[str, np.ndarray]]) -> list[Transcript]:
+        window = round(self.chunk_length_s * SAMPLE_RATE) if self.first_segment_only else None
         inputs = [
-            {"raw": np.asarray(samples, np.float32), "sampling_rate": SAMPLE_RATE}
+            {"raw": np.asarray(samples[:window], np.float32), "sampling_rate": SAMPLE_RATE}
             for _, samples in batch
         ]
         outputs = self.pipe(
             inputs,
             batch_size=self.batch_size,
-            chunk_length_s=self.chunk_length_s,
+            chunk_length_s=0 if self.first_segment_only else self.chunk_length_s,
             ignore_warning=True,
             return_timestamps=self.first_segment_only,
             generate_kwargs=dict(self.generate_kwargs),
