@@ -135,6 +135,50 @@ def test_first_segment_only_decodes_the_first_window_once(tiny_whisper_with_time
     assert segmented  # the loop cut more than one segment, or encoded again, for a clip
 
 
+def test_first_segment_ends_where_whispers_own_segmentation_ends():
+    import torch
+    from transformers.models.whisper.generation_whisper import WhisperGenerationMixin
+
+    from emibench.asr.whisper import first_segment_ends
+
+    begin, eos = 1000, 50
+
+    def t(seconds):
+        return begin + seconds
+
+    decodings = [
+        [t(0), 1, 2, t(5), t(5), 3, t(9), eos],  # pairs, then a single timestamp
+        [t(0), 1, t(5), t(5), 3, t(9), t(9), eos],  # ends on a pair
+        [t(0), 1, 2, t(5), t(5), eos],  # one pair, at the end
+        [t(0), 1, 2, t(5), t(5), 3, 4],  # one pair, then text cut off
+        [t(0), 1, 2, t(5), t(5), 3, eos],
+        [t(0), 1, 2, t(5), eos],  # no pair, a single timestamp at the end
+        [t(0), 1, 2, 3],  # no pair, cut off
+        [1, 2, 3, eos],  # no timestamps
+        [t(0), eos],
+        [t(0), 1, t(3), t(3), 2, t(6), eos, eos, eos],  # padded in a batch
+    ]
+    for decoding in decodings:
+        tokens = torch.tensor(decoding)
+        kept = tokens[: int((tokens == eos).nonzero()[0])] if (tokens == eos).any() else tokens
+        segments, _ = WhisperGenerationMixin._retrieve_segment(
+            seek_sequence=kept,
+            seek_outputs=[{}],
+            time_offset=torch.zeros(1, dtype=torch.float64),
+            timestamp_begin=begin,
+            seek_num_frames=torch.tensor([3000]),
+            time_precision=0.02,
+            time_precision_features=0.01,
+            input_stride=2,
+            prev_idx=0,
+            idx=0,
+            return_token_timestamps=False,
+            decoder_input_ids=torch.zeros(1, 0, dtype=torch.long),
+        )
+        ours = int(first_segment_ends(tokens[None], begin, eos)[0])
+        assert ours == segments[0]["idxs"][1], decoding
+
+
 def test_first_segment_only_needs_whisper():
     from emibench.asr.settings import AsrSettings
 

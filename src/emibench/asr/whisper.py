@@ -87,17 +87,20 @@ def first_segment_ends(
     """Per sequence of generated tokens (B, T), where its first timestamped segment ends (B,).
 
     Whisper's own rule (transformers' ``_retrieve_segment``): end-of-text and what follows are cut;
-    a segment ends where two timestamp tokens follow each other (it keeps the first of them), and a
-    decoding without such a pair is one segment; so is what follows the last pair when the
-    decoding ends on a single timestamp.
+    a segment ends between two timestamp tokens that follow each other, and a decoding without such
+    a pair is one segment. Unless the decoding ends on a single timestamp (text, then a timestamp),
+    the last pair's second timestamp stays in the segment before it.
     """
     ends = []
     for row in tokens.cpu():
         eos = (row == eos_token_id).nonzero()
         row = row[: int(eos[0])] if len(eos) else row
         stamps = row >= timestamp_begin
-        pairs = (stamps[:-1] & stamps[1:]).nonzero()[:, 0] + 1
-        ends.append(int(pairs[0]) if len(pairs) else len(row))
+        slices = ((stamps[:-1] & stamps[1:]).nonzero()[:, 0] + 1).tolist()
+        single_ending = len(row) >= 2 and not stamps[-2] and bool(stamps[-1])
+        if slices and not single_ending:
+            slices[-1] += 1
+        ends.append(slices[0] if slices else len(row))
     return torch.tensor(ends)
 
 
