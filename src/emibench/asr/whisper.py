@@ -51,7 +51,7 @@ PRECISIONS = {
 
 
 def token_logprobs(
-    generated, eos_token_id: int, ends: torch.Tensor | None = None
+    generated, eos_token_id: int, timestamp_begin: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Sum of log-probabilities and number of generated tokens per sequence, both (B,).
 
@@ -59,8 +59,8 @@ def token_logprobs(
     ``scores`` (T steps of (B, V)); Whisper hands back the chosen beam's scores under beam search.
     A step's scores are log-softmaxed (greedy scores are logits; beam scores are log-probabilities
     already, for which this is the identity up to suppressed tokens). Tokens after the first
-    end-of-text are padding and do not count, nor, where ``ends`` (B,) is given, the tokens from
-    position ``ends`` of the generated ones on.
+    end-of-text are padding and do not count; where ``timestamp_begin`` is given (a timestamped
+    decoding), neither do the tokens after the first segment (:func:`first_segment_ends`).
     """
     scores = generated["scores"]
     tokens = generated["sequences"][:, -len(scores) :]
@@ -76,7 +76,8 @@ def token_logprobs(
     tokens = tokens.cpu()
     is_eos = (tokens == eos_token_id).long()
     valid = ((torch.cumsum(is_eos, dim=1) - is_eos) == 0) & torch.isfinite(steps)
-    if ends is not None:
+    if timestamp_begin is not None:
+        ends = first_segment_ends(tokens, timestamp_begin, eos_token_id)
         valid &= torch.arange(tokens.shape[1])[None, :] < ends[:, None]
     return torch.where(valid, steps, 0.0).sum(dim=1), valid.sum(dim=1)
 
@@ -131,14 +132,11 @@ class ScoredWhisperPipeline(AutomaticSpeechRecognitionPipeline):
             sorted((getattr(config, "lang_to_id", None) or {}).values()) or [-1]
         )
         if isinstance(generated, dict) and generated.get("scores") is not None:
-            ends = None
-            if forward_params.get("return_timestamps"):
-                generated_tokens = generated["sequences"][:, -len(generated["scores"]) :]
-                ends = first_segment_ends(
-                    generated_tokens, config.no_timestamps_token_id + 1, config.eos_token_id
-                )
+            timestamped = forward_params.get("return_timestamps")
             out["logprob_sum"], out["n_tokens"] = token_logprobs(
-                generated, config.eos_token_id, ends
+                generated,
+                config.eos_token_id,
+                config.no_timestamps_token_id + 1 if timestamped else None,
             )
             head = generated["sequences"][:, :4].cpu()
             is_lang = torch.isin(head, lang_ids)
