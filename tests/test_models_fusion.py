@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from emibench.models.gated_bilstm import GatedBiLSTM
 from emibench.models.inputs import random_batch
@@ -40,6 +41,30 @@ def test_no_gate_ablation_returns_lstm_states():
     x = torch.randn(1, 7, 6)
     with torch.no_grad():
         torch.testing.assert_close(branch(x, torch.ones(1, 7, dtype=torch.bool)), branch.lstm(x)[0])
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_each_clip_as_if_alone_and_as_packed(layers):
+    """Padding changes nothing: every clip's states and the gradients equal those of the packed
+    BiLSTM (the backward direction starts at the clip's own last real step)."""
+    torch.manual_seed(0)
+    branch = GatedBiLSTM(6, hidden=5, n_layers=layers, gate=False)
+    x = torch.randn(4, 9, 6, requires_grad=True)
+    lengths = torch.tensor([9, 5, 1, 0])
+    mask = torch.arange(9)[None] < lengths[:, None]
+    out = branch(x, mask)
+    packed = pack_padded_sequence(x, lengths.clamp_min(1), batch_first=True, enforce_sorted=False)
+    ref, _ = pad_packed_sequence(branch.lstm(packed)[0], batch_first=True, total_length=9)
+    ref = ref * mask.unsqueeze(-1)
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-5)
+    for k in range(3):
+        alone = branch.lstm(x[k : k + 1, : lengths[k]])[0]
+        torch.testing.assert_close(out[k : k + 1, : lengths[k]], alone, atol=1e-6, rtol=1e-5)
+    weights = torch.randn_like(out)
+    grads = torch.autograd.grad((out * weights).sum(), [x, *branch.lstm.parameters()])
+    ref_grads = torch.autograd.grad((ref * weights).sum(), [x, *branch.lstm.parameters()])
+    for g, r in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(g, r, atol=1e-6, rtol=1e-5)
 
 
 def test_segment_means_of_one_clip():

@@ -54,3 +54,25 @@ def test_average_is_frozen_and_separate():
     assert ema.module.weight.item() == 3.0
     with pytest.raises(ValueError):
         EMA(model, decay=1.0)
+
+
+def test_update_of_every_tensor_equals_one_at_a_time():
+    """The batched update gives bit for bit what updating tensor by tensor gives."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2)
+    )
+    ema = EMA(model, decay=0.9, warmup=True)
+    expected = [p.detach().clone() for p in model.parameters()]
+    for _ in range(3):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p))
+        gamma = ema.current_decay()
+        expected = [
+            e.mul(gamma).add_(p.detach(), alpha=1.0 - gamma)
+            for e, p in zip(expected, model.parameters(), strict=True)
+        ]
+        ema.update(model)
+    for avg, e in zip(ema.module.parameters(), expected, strict=True):
+        assert torch.equal(avg, e)

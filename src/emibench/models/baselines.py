@@ -7,7 +7,6 @@ Both read one modality. A clip lacking it pools to a zero vector, so the model s
 from __future__ import annotations
 
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from emibench.emotions import EMOTIONS
 from emibench.models.inputs import Batch, Sequence
@@ -41,11 +40,8 @@ class ViTGRU(nn.Module):
 
     def forward(self, batch: Batch) -> dict[str, Tensor]:
         seq = _only(batch, "V", "vit_gru")
-        lengths = seq.lengths.clamp_min(1).cpu()
-        packed = pack_padded_sequence(seq.data, lengths, batch_first=True, enforce_sorted=False)
-        h, _ = pad_packed_sequence(
-            self.gru(packed)[0], batch_first=True, total_length=seq.data.shape[1]
-        )
+        # one direction: padding after a clip's last step leaves its real steps' states unchanged
+        h = self.gru(seq.data)[0]
         return {"pred": self.head(masked_mean(h, seq.mask))}
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 class GatedBiLSTM(nn.Module):
@@ -12,7 +12,10 @@ class GatedBiLSTM(nn.Module):
 
     g_t = sigmoid(W_g [h_t; h_t - h_{t-1}]) (element-wise, eq. 6), with h_{-1} := h_0 so the first
     step's difference is zero. ``gate=False`` is the "no gated attention" ablation (h_t unchanged).
-    Sequences are packed, so the backward direction starts at each clip's own last real step.
+    The backward direction starts at each clip's own last real step, as with packed sequences:
+    each direction runs over the padded batch, the backward one on every clip reversed within its
+    own length (a packed batch's backward pass spends most of its time filling gradients of the
+    steps it skips).
     """
 
     def __init__(
@@ -42,9 +45,27 @@ class GatedBiLSTM(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """x (B, T, d_in), mask (B, T) bool -> (B, T, 2H), zero at padded steps."""
-        lengths = mask.sum(1).clamp_min(1).cpu()
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        h, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=x.shape[1])
+        lengths = mask.sum(1).clamp_min(1).unsqueeze(1)
+        steps = torch.arange(x.shape[1], device=x.device)
+        within = torch.where(steps < lengths, lengths - 1 - steps, steps).unsqueeze(-1)
+
+        def reverse(t: Tensor) -> Tensor:
+            return t.gather(1, within.expand(-1, -1, t.shape[-1]))
+
+        h = x
+        for layer in range(self.lstm.num_layers):
+            if layer:
+                h = F.dropout(h, self.lstm.dropout, self.training)
+            forward = self._direction(h, layer, "")
+            backward = reverse(self._direction(reverse(h), layer, "_reverse"))
+            h = torch.cat([forward, backward], dim=-1)
         if self.gate is not None:
             h = h * self.gate_values(h)
         return h * mask.unsqueeze(-1).to(h.dtype)
+
+    def _direction(self, x: Tensor, layer: int, suffix: str) -> Tensor:
+        """One direction of one layer of ``self.lstm`` over the padded batch, from zero states."""
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        weights = [getattr(self.lstm, f"{name}_l{layer}{suffix}") for name in names]
+        zeros = x.new_zeros(1, x.shape[0], self.lstm.hidden_size)
+        return torch.lstm(x, (zeros, zeros), weights, True, 1, 0.0, self.training, False, True)[0]

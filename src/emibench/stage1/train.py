@@ -279,7 +279,7 @@ def train_stage1(
     if settings.standardize:
         for name, pair in pairs.items():
             fit_standardization(pair, train, name, settings.batch_size)
-    optimizer = torch.optim.AdamW(param_groups(pairs, encoders, settings))
+    optimizer = torch.optim.AdamW(param_groups(pairs, encoders, settings), foreach=True)
     n = len(train.clips.ids)
     batches_per_epoch = n // settings.batch_size + (1 if n % settings.batch_size > 1 else 0)
     schedule = SGDR(

@@ -275,16 +275,18 @@ def enable_gradient_checkpointing(model: nn.Module) -> int:
 
 
 def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """Adam(W) with the model's encoders (if any, and trained) in their own group at ``encoder_lr``."""
+    """Adam(W) with the model's encoders (if any, and trained) in their own group at ``encoder_lr``;
+    the multi-tensor update on every device (CUDA's default; on the CPU torch would otherwise
+    update tensor by tensor in Python)."""
     kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     encoders = model_encoders(model)
     if encoders is None:
-        return kind(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return kind(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
     inside = {id(p) for p in encoders.parameters()}
     groups = [{"params": [p for p in model.parameters() if id(p) not in inside], "lr": cfg.lr}]
     if cfg.encoder_lr > 0:
         groups.append({"params": list(encoders.parameters()), "lr": cfg.encoder_lr})
-    return kind(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return kind(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
 
 
 def lr_factor(step: int, total: int, warmup: int, scheduler: str, min_ratio: float) -> float:
