@@ -57,6 +57,8 @@ def test_each_clip_as_if_alone_and_as_packed(layers):
     ref, _ = pad_packed_sequence(branch.lstm(packed)[0], batch_first=True, total_length=9)
     ref = ref * mask.unsqueeze(-1)
     torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-5)
+    cuda_path = branch._packed(x, lengths.clamp_min(1)) * mask.unsqueeze(-1)
+    torch.testing.assert_close(cuda_path, ref)
     for k in range(3):
         alone = branch.lstm(x[k : k + 1, : lengths[k]])[0]
         torch.testing.assert_close(out[k : k + 1, : lengths[k]], alone, atol=1e-6, rtol=1e-5)
@@ -65,6 +67,26 @@ def test_each_clip_as_if_alone_and_as_packed(layers):
     ref_grads = torch.autograd.grad((ref * weights).sum(), [x, *branch.lstm.parameters()])
     for g, r in zip(grads, ref_grads, strict=True):
         torch.testing.assert_close(g, r, atol=1e-6, rtol=1e-5)
+
+
+def test_dropout_between_layers_only_and_only_in_training():
+    torch.manual_seed(0)
+    branch = GatedBiLSTM(6, hidden=5, n_layers=2, dropout=0.5, gate=False)
+    x = torch.randn(3, 9, 6)
+    lengths = torch.tensor([9, 5, 1])
+    mask = torch.arange(9)[None] < lengths[:, None]
+    branch.eval()
+    with torch.no_grad():
+        evaluated = branch(x, mask)
+        real = mask.unsqueeze(-1)
+        torch.testing.assert_close(
+            branch._unpacked(x, lengths) * real, branch._packed(x, lengths) * real
+        )
+    branch.train()
+    with torch.no_grad():
+        trained = branch(x, mask)
+    assert (trained[mask] != 0).all()  # none after the last layer
+    assert not torch.allclose(trained, evaluated)
 
 
 def test_segment_means_of_one_clip():

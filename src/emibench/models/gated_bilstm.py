@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 class GatedBiLSTM(nn.Module):
@@ -12,10 +13,10 @@ class GatedBiLSTM(nn.Module):
 
     g_t = sigmoid(W_g [h_t; h_t - h_{t-1}]) (element-wise, eq. 6), with h_{-1} := h_0 so the first
     step's difference is zero. ``gate=False`` is the "no gated attention" ablation (h_t unchanged).
-    The backward direction starts at each clip's own last real step, as with packed sequences:
-    each direction runs over the padded batch, the backward one on every clip reversed within its
-    own length (a packed batch's backward pass spends most of its time filling gradients of the
-    steps it skips).
+    The backward direction starts at each clip's own last real step. On CUDA the sequences are
+    packed (cuDNN runs them in one call); elsewhere each direction runs over the padded batch, the
+    backward one on every clip reversed within its own length, the same math (on the CPU a packed
+    batch's backward pass spends most of its time filling gradients of the steps it skips).
     """
 
     def __init__(
@@ -45,9 +46,21 @@ class GatedBiLSTM(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """x (B, T, d_in), mask (B, T) bool -> (B, T, 2H), zero at padded steps."""
-        lengths = mask.sum(1).clamp_min(1).unsqueeze(1)
+        lengths = mask.sum(1).clamp_min(1)
+        h = self._packed(x, lengths) if x.is_cuda else self._unpacked(x, lengths)
+        if self.gate is not None:
+            h = h * self.gate_values(h)
+        return h * mask.unsqueeze(-1).to(h.dtype)
+
+    def _packed(self, x: Tensor, lengths: Tensor) -> Tensor:
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        h, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=x.shape[1])
+        return h
+
+    def _unpacked(self, x: Tensor, lengths: Tensor) -> Tensor:
         steps = torch.arange(x.shape[1], device=x.device)
-        within = torch.where(steps < lengths, lengths - 1 - steps, steps).unsqueeze(-1)
+        last = lengths.unsqueeze(1) - 1
+        within = torch.where(steps <= last, last - steps, steps).unsqueeze(-1)
 
         def reverse(t: Tensor) -> Tensor:
             return t.gather(1, within.expand(-1, -1, t.shape[-1]))
@@ -59,9 +72,7 @@ class GatedBiLSTM(nn.Module):
             forward = self._direction(h, layer, "")
             backward = reverse(self._direction(reverse(h), layer, "_reverse"))
             h = torch.cat([forward, backward], dim=-1)
-        if self.gate is not None:
-            h = h * self.gate_values(h)
-        return h * mask.unsqueeze(-1).to(h.dtype)
+        return h
 
     def _direction(self, x: Tensor, layer: int, suffix: str) -> Tensor:
         """One direction of one layer of ``self.lstm`` over the padded batch, from zero states."""

@@ -37,8 +37,9 @@ class EMA:
         averages, params = list(self.module.parameters()), list(model.parameters())
         if len(averages) != len(params):
             raise ValueError(f"ema: the model has {len(params)} parameters, not {len(averages)}")
-        torch._foreach_mul_(averages, gamma)
-        torch._foreach_add_(averages, params, alpha=1.0 - gamma)
+        if averages:
+            torch._foreach_mul_(averages, gamma)
+            torch._foreach_add_(averages, params, alpha=1.0 - gamma)
         for avg, b in zip(self.module.buffers(), model.buffers(), strict=True):
             avg.copy_(b)
         self.updates += 1
