@@ -280,12 +280,12 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     update tensor by tensor in Python)."""
     kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     encoders = model_encoders(model)
-    if encoders is None:
-        return kind(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
-    inside = {id(p) for p in encoders.parameters()}
-    groups = [{"params": [p for p in model.parameters() if id(p) not in inside], "lr": cfg.lr}]
-    if cfg.encoder_lr > 0:
-        groups.append({"params": list(encoders.parameters()), "lr": cfg.encoder_lr})
+    groups: list[dict] = [{"params": list(model.parameters())}]
+    if encoders is not None:
+        inside = {id(p) for p in encoders.parameters()}
+        groups = [{"params": [p for p in model.parameters() if id(p) not in inside]}]
+        if cfg.encoder_lr > 0:
+            groups.append({"params": list(encoders.parameters()), "lr": cfg.encoder_lr})
     return kind(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
 
 
