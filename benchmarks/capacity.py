@@ -7,8 +7,9 @@
 Nothing is run: every figure is read from the committed measurements or computed from the config
 and the code's data layout (docs/scale.md, "Capacity plan", says which is which):
 
-- docs/scale-ladder-growth.csv: the 40 / 80 / 160-clip ladder of benchmarks/scale.py (per rule:
-  cpu_time and wall summed over its jobs, max_rss maxed; tiny 32-wide models; fitted exponent b).
+- docs/scale-ladder-growth.csv: the clip-count ladder of benchmarks/scale.py (per rule: cpu_time
+  and wall summed over its jobs, max_rss maxed; tiny 32-wide models; fitted exponent b; the
+  clips per split and seconds of media of every size).
 - docs/scale-ladder-disk.csv: bytes per media second (per clip for text) of every store at the
   real config's widths (benchmarks/scale.py ``disk_model``).
 - docs/scale-rehearsal-jobs.csv: max_rss, cpu_time and wall of every job of a paper-size
@@ -20,7 +21,7 @@ and the code's data layout (docs/scale.md, "Capacity plan", says which is which)
 Memory per job at full size = the job's memory with its real-size models on a tiny root (the
 rehearsal) + what the code keeps in memory that grows with the job's clips (computed: the stores
 a train or predict job loads whole, the bounded read-ahead of a streaming job) + an assumed CUDA
-allowance for GPU jobs. CPU hours per rule: the ladder's cpu_time at 160 clips extrapolated with
+allowance for GPU jobs. CPU hours per rule: the ladder's cpu_time at its largest size extrapolated with
 its fitted b (cost = a * units^b) and, as an upper bound, linearly. GPU hours: formulas in the
 rates ``emibench bench features`` and ``bench train`` print on a GPU, with a worked example at
 assumed rates (no GPU was lent: none of them is measured).
@@ -32,6 +33,7 @@ import argparse
 import csv
 import importlib.util
 import math
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -47,10 +49,6 @@ GB = 1e9
 REAL_SPLITS = {"train": 8072, "valid": 4588, "test": 4586}
 REAL_CLIPS = sum(REAL_SPLITS.values())
 REAL_SECONDS = 33 * 3600 + 23 * 60  # 33 h 23 min
-# the ladder's 160-clip size (its summary.json): clips per split and seconds of media
-LADDER_CLIPS = 160
-LADDER_SPLITS = {"train": 74, "valid": 43, "test": 43}
-LADDER_SECONDS = {"all": 487.39, "valid": 130.61}
 # no GPU was lent: the host memory a CUDA job adds for the CUDA context and libraries (cuBLAS,
 # cuDNN) is an assumption, not a measurement
 CUDA_HOST_GB = 2.0
@@ -110,17 +108,48 @@ def read_csv(path: str | Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def ladder_rules(path: str | Path = GROWTH_CSV) -> dict[str, dict[str, dict[str, float]]]:
-    """{rule: {metric (cpu_s, wall_s, max_rss_mb): {n40, n80, n160, b}}} of the ladder's CSV."""
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for row in read_csv(path):
-        if row["table"] != "rule":
-            continue
-        out.setdefault(row["key"], {})[row["metric"]] = {
-            k: float(row[k]) if row[k] not in ("", "nan") else math.nan
-            for k in ("n40", "n80", "n160", "b", "b_last_two")
+class Ladder(NamedTuple):
+    """The ladder's CSV: its clip counts, its largest size's clips per split and seconds of media
+    (all, valid), and per rule and metric (cpu_s, wall_s, max_rss_mb) ``values`` at every size,
+    ``top`` (at the largest), ``b`` and ``b_last_two``."""
+
+    sizes: tuple[int, ...]
+    splits: dict[str, float]
+    seconds: dict[str, float]
+    rules: dict[str, dict[str, dict[str, Any]]]
+
+    @property
+    def clips(self) -> int:
+        return self.sizes[-1]
+
+
+def read_ladder(path: str | Path = GROWTH_CSV) -> Ladder:
+    rows = read_csv(path)
+    sizes = tuple(sorted(int(k[1:]) for k in rows[0] if re.fullmatch(r"n\d+", k)))
+
+    def number(value: str) -> float:
+        return float(value) if value not in ("", "nan") else math.nan
+
+    def figures(row: Mapping[str, str]) -> dict[str, Any]:
+        values = tuple(number(row[f"n{size}"]) for size in sizes)
+        return {
+            "values": values,
+            "top": values[-1],
+            "b": number(row["b"]),
+            "b_last_two": number(row["b_last_two"]),
         }
-    return out
+
+    run = {row["key"]: figures(row)["top"] for row in rows if row["table"] == "run"}
+    rules: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        if row["table"] == "rule":
+            rules.setdefault(row["key"], {})[row["metric"]] = figures(row)
+    try:
+        splits = {split: run[f"clips ({split})"] for split in REAL_SPLITS}
+        seconds = {scope: run[f"media s ({scope})"] for scope in ("all", "valid")}
+    except KeyError as missing:
+        raise SystemExit(f"{path}: no run row {missing} (rerun benchmarks/scale.py --no-run)")
+    return Ladder(sizes, splits, seconds, rules)
 
 
 def disk_rates(path: str | Path = DISK_CSV) -> dict[str, float]:
@@ -385,24 +414,24 @@ def step_mem_mb(config: Mapping[str, Any], rule: str) -> int:
     return int(resources["steps"].get(step, {}).get("mem_mb", resources["mem_mb"]))
 
 
-def per_job_units(rule: str, config: Mapping[str, Any]) -> tuple[str, float, float]:
+def per_job_units(rule: str, config: Mapping[str, Any], ladder: Ladder) -> tuple[str, float, float]:
     """(what one job's clips are, the real config's largest job, the ladder's largest job)."""
     shards = config["shards"]
     per_shard = max(math.ceil(REAL_SPLITS[s] / int(shards[s])) for s in REAL_SPLITS)
     if rule in ("frames", "audio", "transcribe", "transcribe_set"):
-        return "clips per shard", per_shard, max(LADDER_SPLITS.values())
+        return "clips per shard", per_shard, max(ladder.splits.values())
     if rule in ("robustness_frames", "robustness_audio"):
-        return "valid clips", REAL_SPLITS["valid"], LADDER_SPLITS["valid"]
+        return "valid clips", REAL_SPLITS["valid"], ladder.splits["valid"]
     if rule in ("robustness_transcribe", "robustness_transcribe_set"):
         valid = math.ceil(REAL_SPLITS["valid"] / int(shards["valid"]))
-        return "valid clips per shard", valid, LADDER_SPLITS["valid"]
+        return "valid clips per shard", valid, ladder.splits["valid"]
     if rule in ("features", "features_visual"):
-        return "clips per split", REAL_SPLITS["train"], LADDER_SPLITS["train"]
+        return "clips per split", REAL_SPLITS["train"], ladder.splits["train"]
     if rule == "robustness_features":
-        return "valid clips", REAL_SPLITS["valid"], LADDER_SPLITS["valid"]
+        return "valid clips", REAL_SPLITS["valid"], ladder.splits["valid"]
     if rule == "robustness_predict":
-        return "valid clips", REAL_SPLITS["valid"], LADDER_SPLITS["valid"]
-    return "clips", REAL_CLIPS, LADDER_CLIPS
+        return "valid clips", REAL_SPLITS["valid"], ladder.splits["valid"]
+    return "clips", REAL_CLIPS, ladder.clips
 
 
 def read_ahead_bytes(config: Mapping[str, Any]) -> dict[str, float]:
@@ -446,19 +475,19 @@ def memory_plan(
     trains = train_loads(config, plan, rates) if trains is None else trains
     predicts = predict_loads(config, plan, rates) if predicts is None else predicts
     rows = []
-    for rule, metrics in sorted(ladder.items()):
+    for rule, metrics in sorted(ladder.rules.items()):
         rss = metrics["max_rss_mb"]
-        unit, real_units, ladder_units = per_job_units(rule, config)
+        unit, real_units, ladder_units = per_job_units(rule, config, ladder)
         # the fit over the two largest sizes (where fixed costs weigh less), never below 0
         b_rss = rss["b_last_two"] if not math.isnan(rss["b_last_two"]) else rss["b"]
-        power = rss["n160"] * (real_units / ladder_units) ** max(b_rss, 0.0)
-        fixed_mb = max(reh.get(rule, 0.0), rss["n160"])
+        power = rss["top"] * (real_units / ladder_units) ** max(b_rss, 0.0)
+        fixed_mb = max(reh.get(rule, 0.0), 0.0 if math.isnan(rss["top"]) else rss["top"])
         grows, how = 0.0, "tables of a row a clip (MB at 17,246 clips)"
         if rule == "manifest":
             # a pool of `threads` probe processes; the ladder ran 2 (--cores 2): scaling its
             # whole figure by the workers is an upper bound
             workers = int(config["resources"]["steps"]["manifest"]["threads"])
-            grows = rss["n160"] * 1e6 * (workers / 2 - 1)
+            grows = rss["top"] * 1e6 * (workers / 2 - 1)
             how = f"{workers} probe processes instead of the ladder's 2 (its RSS x {workers / 2:g})"
         elif rule in ("frames", "robustness_frames"):
             grows, how = ahead["frames"], "one clip's frames at max_frames"
@@ -474,7 +503,7 @@ def memory_plan(
             grows, how = ahead["stage1"], "one batch of clips' frames (mean length), float32 batch"
         elif rule == "train":
             for t in trains:
-                t["fixed_mb"] = train_fixed_mb(rehearsal, t["job"], rss["n160"])
+                t["fixed_mb"] = train_fixed_mb(rehearsal, t["job"], rss["top"])
                 t["estimate_gb"] = (t["fixed_mb"] * 1e6 + t["bytes"]) / GB + CUDA_HOST_GB
             worst = max(trains, key=lambda t: t["estimate_gb"])
             grows, fixed_mb = worst["bytes"], worst["fixed_mb"]
@@ -506,7 +535,7 @@ def memory_plan(
         rows.append(
             {
                 "rule": rule,
-                "ladder": (rss["n40"], rss["n80"], rss["n160"]),
+                "ladder": rss["values"],
                 "b": b_rss,
                 "unit": unit,
                 "ladder_units": ladder_units,
@@ -620,42 +649,42 @@ WORK_PER_JOB = {
 }
 
 
-def unit_ratio(rule: str) -> float:
+def unit_ratio(rule: str, ladder: Ladder) -> float:
     units = RULE_UNITS.get(rule, "clips")
     if units == "seconds":
-        return REAL_SECONDS / LADDER_SECONDS["all"]
+        return REAL_SECONDS / ladder.seconds["all"]
     if units == "valid_seconds":
-        return scope("valid").seconds / LADDER_SECONDS["valid"]
+        return scope("valid").seconds / ladder.seconds["valid"]
     if units == "valid_clips":
-        return REAL_SPLITS["valid"] / LADDER_SPLITS["valid"]
-    return REAL_CLIPS / LADDER_CLIPS
+        return REAL_SPLITS["valid"] / ladder.splits["valid"]
+    return REAL_CLIPS / ladder.clips
 
 
 def cpu_plan(ladder, real_jobs, ladder_jobs) -> list[dict[str, Any]]:
-    """Per rule: the ladder's cpu_time at 160 clips, b, and the full-size CPU hours by the
-    power law (cpu_160 x R^b x M) and linearly (cpu_160 x R x M): R the ratio of the real set's
-    units (media seconds or clips) to the ladder's at 160 clips, M the real DAG's jobs per
+    """Per rule: the ladder's cpu_time at its largest size (cpu_top), b, and the full-size CPU
+    hours by the power law (cpu_top x R^b x M) and linearly (cpu_top x R x M): R the ratio of the
+    real set's units (media seconds or clips) to the ladder's at its largest size, M the real DAG's jobs per
     ladder job for rules whose jobs each cover a whole scope (conditions, feature sets, seeds),
     1 for per-shard rules. GPU rules ran tiny models: their figures are not the real cost."""
     rows = []
-    for rule, metrics in sorted(ladder.items()):
+    for rule, metrics in sorted(ladder.rules.items()):
         cpu = metrics["cpu_s"]
-        ratio = unit_ratio(rule)
+        ratio = unit_ratio(rule, ladder)
         jobs_l, jobs_r = ladder_jobs.get(rule, 1), real_jobs.get(rule, 1)
         mult = jobs_r / jobs_l if rule in WORK_PER_JOB else 1.0
         b = cpu["b"] if not math.isnan(cpu["b"]) else 1.0
         rows.append(
             {
                 "rule": rule,
-                "ladder": (cpu["n40"], cpu["n80"], cpu["n160"]),
+                "ladder": cpu["values"],
                 "b": cpu["b"],
                 "startup_bound": b < 0.5,
                 "units": RULE_UNITS.get(rule, "clips"),
                 "ratio": ratio,
                 "jobs": (jobs_l, jobs_r),
                 "mult": mult,
-                "power_h": cpu["n160"] * ratio ** min(max(b, 0.0), 1.0) * mult / 3600,
-                "linear_h": cpu["n160"] * ratio * mult / 3600,
+                "power_h": cpu["top"] * ratio ** min(max(b, 0.0), 1.0) * mult / 3600,
+                "linear_h": cpu["top"] * ratio * mult / 3600,
                 "gpu": rule in GPU_RULES,
             }
         )
@@ -827,10 +856,14 @@ def _n(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def memory_table(rows: Iterable[Mapping[str, Any]]) -> str:
+def _sizes(sizes: Sequence[int]) -> str:
+    return " / ".join(f"{size:,}" for size in sizes)
+
+
+def memory_table(rows: Iterable[Mapping[str, Any]], sizes: Sequence[int]) -> str:
     lines = [
         (
-            "| rule | ladder max RSS MB (40 / 80 / 160) | b | one job's clips, real (ladder) | "
+            f"| rule | ladder max RSS MB ({_sizes(sizes)}) | b | one job's clips, real (ladder) | "
             "ladder fit at real size MB | rehearsal MB (real models) | grows at full size GB | "
             "how | CUDA GB | **estimate GB** | asks MB | fits |"
         ),
@@ -880,10 +913,10 @@ def predict_table(rows: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def cpu_table(rows: Iterable[Mapping[str, Any]]) -> str:
+def cpu_table(rows: Iterable[Mapping[str, Any]], sizes: Sequence[int]) -> str:
     lines = [
         (
-            "| rule | partition | ladder CPU s (40 / 80 / 160) | b | start-up bound (b < 0.5) | "
+            f"| rule | partition | ladder CPU s ({_sizes(sizes)}) | b | start-up bound (b < 0.5) | "
             "grows with | R | jobs ladder -> real | M | CPU h, power law | CPU h, linear bound |"
         ),
         "|---|---|---|---:|---|---|---:|---|---:|---:|---:|",
@@ -914,7 +947,7 @@ def build(extra: Sequence[str | Path] = ()) -> dict[str, Any]:
     config, plan = real_plan(*extra)
     _, ladder_plan = real_plan(REPO / "tests/rehearsal/rehearsal.yaml", *extra)
     rates = disk_rates()
-    ladder = ladder_rules()
+    ladder = read_ladder()
     rehearsal = rehearsal_jobs()
     real_jobs = job_counts(config, plan)
     ladder_jobs = job_counts(ladder_plan.config, ladder_plan)
@@ -927,6 +960,7 @@ def build(extra: Sequence[str | Path] = ()) -> dict[str, Any]:
         "cpu": cpu_plan(ladder, real_jobs, ladder_jobs),
         "gpu": gpu_plan(config, plan),
         "jobs": (ladder_jobs, real_jobs),
+        "sizes": ladder.sizes,
     }
 
 
@@ -935,11 +969,12 @@ def report(tables: Mapping[str, Any]) -> str:
     cpu_total = [sum(r[k] for r in cpu_rows if not r["gpu"]) for k in ("power_h", "linear_h")]
     return "\n\n".join(
         [
-            "## Peak RAM per job at full size\n\n" + memory_table(tables["memory"]),
+            "## Peak RAM per job at full size\n\n"
+            + memory_table(tables["memory"], tables["sizes"]),
             "## Train jobs: stores held in memory\n\n" + train_table(tables["train"]),
             "## Robustness predict jobs: valid stores held in memory\n\n"
             + predict_table(tables["predict"]),
-            "## CPU hours per rule\n\n" + cpu_table(cpu_rows),
+            "## CPU hours per rule\n\n" + cpu_table(cpu_rows, tables["sizes"]),
             (
                 f"CPU-partition rules: {cpu_total[0]:,.2f} CPU h by the power law, "
                 f"{cpu_total[1]:,.2f} CPU h linear bound."

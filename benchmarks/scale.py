@@ -60,6 +60,8 @@ REAL_SPLITS = {"train": 8072, "valid": 4588, "test": 4586}
 REAL_SECONDS = 33 * 3600 + 23 * 60  # 33 h 23 min
 FLAG = 1.15
 METRICS = ("cpu_s", "wall_s", "max_rss_mb")
+# no Python job runs in less: a smaller max_rss is the shell wrapper's, sampled before the exec
+UNSAMPLED_RSS_MB = 20.0
 
 # open_clip builds "ViT-B-16" from its own (full-size) config; the hf-hub form reads the cache's
 # open_clip_config.json (the tiny one) for the same hub entry
@@ -72,7 +74,11 @@ MAX_CLIP_S = 4.0
 
 
 def read_benchmark(path: str | Path) -> dict[str, float]:
-    """One Snakemake benchmark file -> {wall_s, cpu_s, max_rss_mb} (its last row; NA -> 0)."""
+    """One Snakemake benchmark file -> {wall_s, cpu_s, max_rss_mb} (its last row; NA -> 0).
+
+    A max_rss under :data:`UNSAMPLED_RSS_MB` is NaN: the job ended before Snakemake sampled its
+    Python process, and the figure is the shell wrapper's.
+    """
     lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
     header, row = lines[0].split("\t"), lines[-1].split("\t")
     values = dict(zip(header, row))
@@ -83,22 +89,33 @@ def read_benchmark(path: str | Path) -> dict[str, float]:
         except ValueError:
             return 0.0
 
-    return {"wall_s": number("s"), "cpu_s": number("cpu_time"), "max_rss_mb": number("max_rss")}
+    rss = number("max_rss")
+    return {
+        "wall_s": number("s"),
+        "cpu_s": number("cpu_time"),
+        "max_rss_mb": rss if rss >= UNSAMPLED_RSS_MB else math.nan,
+    }
+
+
+def _max(a: float, b: float) -> float:
+    """The larger of two figures, either of which may be NaN (not measured)."""
+    return b if math.isnan(a) else a if math.isnan(b) else max(a, b)
 
 
 def rule_costs(bench_dir: str | Path) -> dict[str, dict[str, float]]:
-    """{rule: {jobs, wall_s, cpu_s (sums over its jobs), max_rss_mb (max)}} of a benchmarks
-    folder laid out as ``<rule>/<job>.tsv`` (the workflow's bench_path)."""
+    """{rule: {jobs, wall_s, cpu_s (sums over its jobs), max_rss_mb (max over the jobs whose
+    process was sampled; NaN if none was)}} of a benchmarks folder laid out as
+    ``<rule>/<job>.tsv`` (the workflow's bench_path)."""
     costs: dict[str, dict[str, float]] = {}
     for path in sorted(Path(bench_dir).glob("*/*.tsv")):
         record = read_benchmark(path)
         rule = costs.setdefault(
-            path.parent.name, {"jobs": 0, "wall_s": 0.0, "cpu_s": 0.0, "max_rss_mb": 0.0}
+            path.parent.name, {"jobs": 0, "wall_s": 0.0, "cpu_s": 0.0, "max_rss_mb": math.nan}
         )
         rule["jobs"] += 1
         rule["wall_s"] += record["wall_s"]
         rule["cpu_s"] += record["cpu_s"]
-        rule["max_rss_mb"] = max(rule["max_rss_mb"], record["max_rss_mb"])
+        rule["max_rss_mb"] = _max(rule["max_rss_mb"], record["max_rss_mb"])
     return costs
 
 
@@ -466,6 +483,16 @@ def stored_array_bytes(folder: Path) -> dict[str, float]:
     return {"array_bytes": float(total), "clips": float(clips), "rows": float(rows)}
 
 
+def load_summary(folder: Path) -> dict[str, Any]:
+    """A size's kept summary, its rules read again from its benchmark files where they are
+    still there (so a change in how they are read applies to sizes run before it)."""
+    summary = json.loads((folder / "summary.json").read_text())
+    bench_dir = folder / "results" / DATASET / "benchmarks"
+    if bench_dir.is_dir():
+        summary["rules"] = rule_costs(bench_dir)
+    return summary
+
+
 def run_size(
     clips: int, work: Path, hf_home: Path, cores: int, rerun: bool = False, resume: bool = False
 ) -> dict[str, Any]:
@@ -477,7 +504,7 @@ def run_size(
     folder = work / f"n{clips}"
     summary_path = folder / "summary.json"
     if summary_path.is_file() and not rerun:
-        return json.loads(summary_path.read_text())
+        return load_summary(folder)
     resumed = resume and (folder / "results").is_dir()
     if folder.exists() and not resumed:
         shutil.rmtree(folder)
@@ -566,6 +593,9 @@ def growth_section(summaries: Sequence[Mapping[str, Any]], flag: float) -> tuple
                     r["cpu_s"] for r in s["rules"].values()
                 ),
                 "jobs": sum(r["jobs"] for r in s["rules"].values()),
+                **{f"clips ({split})": n for split, n in s["splits"].items()},
+                "media s (all)": s["media_s"]["all"],
+                "media s (valid)": s["media_s"]["valid"],
             }
             for s in summaries
         },
@@ -764,9 +794,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     summaries = []
     for clips in sorted(args.clips):
         if args.no_run:
-            path = work / f"n{clips}" / "summary.json"
-            if path.is_file():
-                summaries.append(json.loads(path.read_text()))
+            if (work / f"n{clips}" / "summary.json").is_file():
+                summaries.append(load_summary(work / f"n{clips}"))
             continue
         summaries.append(run_size(clips, work, hf_home, args.cores, args.rerun, args.resume))
     growth, growth_csv = growth_section(summaries, args.flag) if summaries else ("", [])

@@ -48,11 +48,27 @@ def test_the_predict_job_of_a_condition_without_audio_holds_no_audio(tables):
 
 
 def test_cpu_hours_extrapolate_the_ladder_by_media_seconds(tables):
+    ladder = capacity.read_ladder()
+    cpu = ladder.rules["frames"]["cpu_s"]
     frames = next(r for r in tables["cpu"] if r["rule"] == "frames")
-    ratio = SECONDS / capacity.LADDER_SECONDS["all"]
-    assert frames["linear_h"] == pytest.approx(7.38 * ratio / 3600)
-    assert frames["power_h"] == pytest.approx(7.38 * ratio**0.755 / 3600)
+    ratio = SECONDS / ladder.seconds["all"]
+    assert 2 < ratio <= SECONDS / (2.0 * ladder.clips)  # the ladder's clips last 2-4 s
+    assert frames["linear_h"] == pytest.approx(cpu["top"] * ratio / 3600)
+    assert frames["power_h"] == pytest.approx(cpu["top"] * ratio ** min(cpu["b"], 1.0) / 3600)
     assert frames["jobs"] == (3, 128) and not frames["gpu"]
+
+
+def test_the_ladder_csv_gives_its_largest_size_and_every_rule(tmp_path):
+    ladder = capacity.read_ladder()
+    assert ladder.sizes == tuple(sorted(ladder.sizes)) and len(ladder.sizes) >= 2
+    assert sum(ladder.splits.values()) == ladder.clips
+    assert ladder.seconds["valid"] < ladder.seconds["all"]
+    assert {"train", "stage1", "transcribe_set"} <= set(ladder.rules)
+    assert len(ladder.rules["train"]["cpu_s"]["values"]) == len(ladder.sizes)
+    old = tmp_path / "growth.csv"
+    old.write_text("table,b,b_last_two,flag,key,metric,n40,n80\nrun,0,0,False,jobs,jobs,1,1\n")
+    with pytest.raises(SystemExit, match="clips \\(train\\)"):
+        capacity.read_ladder(old)
 
 
 def test_job_counts_follow_the_real_config(tables):

@@ -22,10 +22,13 @@ def write_bench(path: Path, wall: float, rss: str, cpu: str) -> None:
 def test_rule_costs_sum_time_and_max_memory(tmp_path):
     write_bench(tmp_path / "frames/train_00.tsv", 2.0, "100.5", "1.5")
     write_bench(tmp_path / "frames/valid_00.tsv", 3.0, "300.0", "2.5")
+    write_bench(tmp_path / "frames/test_00.tsv", 0.4, "3.2", "0.0")  # sampled its shell only
     write_bench(tmp_path / "manifest/manifest.tsv", 1.0, "NA", "NA")  # a job too short to sample
     costs = scale.rule_costs(tmp_path)
-    assert costs["frames"] == {"jobs": 2, "wall_s": 5.0, "cpu_s": 4.0, "max_rss_mb": 300.0}
-    assert costs["manifest"] == {"jobs": 1, "wall_s": 1.0, "cpu_s": 0.0, "max_rss_mb": 0.0}
+    assert costs["frames"] == {"jobs": 3, "wall_s": 5.4, "cpu_s": 4.0, "max_rss_mb": 300.0}
+    manifest = costs["manifest"]
+    assert (manifest["jobs"], manifest["wall_s"], manifest["cpu_s"]) == (1, 1.0, 0.0)
+    assert math.isnan(manifest["max_rss_mb"])
 
 
 def test_fit_power_recovers_exponent_and_skips_zeros():
