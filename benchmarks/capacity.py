@@ -884,7 +884,7 @@ def train_table(rows: Iterable[Mapping[str, Any]]) -> str:
     lines = [
         (
             "| train job | audio rate | loads (seeds) | one load: V / A / T / wave / text GB | "
-            "held at once GB | rehearsal MB | **estimate GB** |"
+            "held at once GB | fixed MB | **estimate GB** |"
         ),
         "|---|---|---:|---|---:|---:|---:|",
     ]
