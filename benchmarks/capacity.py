@@ -21,8 +21,8 @@ and the code's data layout (docs/scale.md, "Capacity plan", says which is which)
 Memory per job at full size = the job's memory with its real-size models on a tiny root (the
 rehearsal) + what the code keeps in memory that grows with the job's clips (computed: the stores
 a train or predict job loads whole, the bounded read-ahead of a streaming job) + an assumed CUDA
-allowance for GPU jobs. CPU hours per rule: the ladder's cpu_time at its largest size extrapolated with
-its fitted b (cost = a * units^b) and, as an upper bound, linearly. GPU hours: formulas in the
+allowance for GPU jobs. CPU hours per rule: the ladder's cpu_time at its largest size extrapolated
+with its fitted b (cost = a * units^b) and, as an upper bound, linearly. GPU hours: formulas in the
 rates ``emibench bench features`` and ``bench train`` print on a GPU, with a worked example at
 assumed rates (no GPU was lent: none of them is measured).
 """
@@ -100,6 +100,9 @@ def _module(name: str, path: Path):
     return module
 
 
+SCALE = _module("bench_scale", REPO / "benchmarks/scale.py")
+
+
 # --- the committed measurements -------------------------------------------------------------
 
 
@@ -174,16 +177,15 @@ def rehearsal_rule_rss(jobs: Mapping[str, Mapping[str, float]]) -> dict[str, flo
     out: dict[str, float] = {}
     for job, figures in jobs.items():
         rule = job.split("/")[0]
-        out[rule] = max(out.get(rule, 0.0), figures["max_rss_mb"])
+        out[rule] = SCALE.larger(out.get(rule, 0.0), figures["max_rss_mb"])
     return out
 
 
 def write_rehearsal_csv(bench_dir: str | Path, out: str | Path = REHEARSAL_CSV) -> int:
     """docs/scale-rehearsal-jobs.csv from a rehearsal's results/<dataset>/benchmarks folder."""
-    scale = _module("bench_scale", REPO / "benchmarks/scale.py")
     rows = []
     for path in sorted(Path(bench_dir).glob("*/*.tsv")):
-        record = scale.read_benchmark(path)
+        record = SCALE.read_benchmark(path)
         rows.append(
             {
                 "job": f"{path.parent.name}/{path.stem}",
@@ -214,13 +216,12 @@ def real_plan(*extra: str | Path):
     from plan_fakes import workflow_paths
 
     global _ROOT
-    scale = _module("bench_scale", REPO / "benchmarks/scale.py")
     if _ROOT is None:
         _ROOT = tempfile.TemporaryDirectory(prefix="emibench-capacity-")  # removed at exit
         for folder in ("vit", "wav2vec2"):
             (Path(_ROOT.name) / folder).mkdir()
             (Path(_ROOT.name) / folder / "00000.pkl").write_bytes(b"")
-    config = scale.load_real_config(_ROOT.name, *extra)
+    config = SCALE.load_real_config(_ROOT.name, *extra)
     return config, Plan(config, workflow_paths(config), check_models_now=False)
 
 
@@ -399,7 +400,7 @@ def _run_prefix(plan, variant) -> str:
 def train_fixed_mb(rehearsal: Mapping[str, Mapping[str, float]], job: str, floor: float) -> float:
     """A train job's max_rss in the rehearsal (its real-size models), at least ``floor``."""
     figures = rehearsal.get(f"train/{job.replace('/', '_')}", {})
-    return max(figures.get("max_rss_mb", 0.0), floor)
+    return SCALE.larger(figures.get("max_rss_mb", 0.0), floor)
 
 
 # --- memory per job -------------------------------------------------------------------------
@@ -481,7 +482,7 @@ def memory_plan(
         # the fit over the two largest sizes (where fixed costs weigh less), never below 0
         b_rss = rss["b_last_two"] if not math.isnan(rss["b_last_two"]) else rss["b"]
         power = rss["top"] * (real_units / ladder_units) ** max(b_rss, 0.0)
-        fixed_mb = max(reh.get(rule, 0.0), 0.0 if math.isnan(rss["top"]) else rss["top"])
+        fixed_mb = SCALE.larger(reh.get(rule, 0.0), rss["top"])
         grows, how = 0.0, "tables of a row a clip (MB at 17,246 clips)"
         if rule == "manifest":
             # a pool of `threads` probe processes; the ladder ran 2 (--cores 2): scaling its
@@ -663,9 +664,9 @@ def unit_ratio(rule: str, ladder: Ladder) -> float:
 def cpu_plan(ladder, real_jobs, ladder_jobs) -> list[dict[str, Any]]:
     """Per rule: the ladder's cpu_time at its largest size (cpu_top), b, and the full-size CPU
     hours by the power law (cpu_top x R^b x M) and linearly (cpu_top x R x M): R the ratio of the
-    real set's units (media seconds or clips) to the ladder's at its largest size, M the real DAG's jobs per
-    ladder job for rules whose jobs each cover a whole scope (conditions, feature sets, seeds),
-    1 for per-shard rules. GPU rules ran tiny models: their figures are not the real cost."""
+    real set's units (media seconds or clips) to the ladder's at its largest size, M the real
+    DAG's jobs per ladder job for rules whose jobs each cover a whole scope (conditions, feature
+    sets, seeds), 1 for per-shard rules. GPU rules ran tiny models: their figures are not the real cost."""
     rows = []
     for rule, metrics in sorted(ladder.rules.items()):
         cpu = metrics["cpu_s"]

@@ -97,7 +97,7 @@ def read_benchmark(path: str | Path) -> dict[str, float]:
     }
 
 
-def _max(a: float, b: float) -> float:
+def larger(a: float, b: float) -> float:
     """The larger of two figures, either of which may be NaN (not measured)."""
     return b if math.isnan(a) else a if math.isnan(b) else max(a, b)
 
@@ -115,7 +115,7 @@ def rule_costs(bench_dir: str | Path) -> dict[str, dict[str, float]]:
         rule["jobs"] += 1
         rule["wall_s"] += record["wall_s"]
         rule["cpu_s"] += record["cpu_s"]
-        rule["max_rss_mb"] = _max(rule["max_rss_mb"], record["max_rss_mb"])
+        rule["max_rss_mb"] = larger(rule["max_rss_mb"], record["max_rss_mb"])
     return costs
 
 
@@ -794,8 +794,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     summaries = []
     for clips in sorted(args.clips):
         if args.no_run:
-            if (work / f"n{clips}" / "summary.json").is_file():
-                summaries.append(load_summary(work / f"n{clips}"))
+            folder = work / f"n{clips}"
+            if (folder / "summary.json").is_file():
+                summaries.append(load_summary(folder))
             continue
         summaries.append(run_size(clips, work, hf_home, args.cores, args.rerun, args.resume))
     growth, growth_csv = growth_section(summaries, args.flag) if summaries else ("", [])

@@ -1,6 +1,7 @@
 """benchmarks/capacity.py on the committed CSVs and config/vidmimic2.yaml (docs/scale.md)."""
 
 import importlib.util
+import math
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,15 @@ def test_the_ladder_csv_gives_its_largest_size_and_every_rule(tmp_path):
     old.write_text("table,b,b_last_two,flag,key,metric,n40,n80\nrun,0,0,False,jobs,jobs,1,1\n")
     with pytest.raises(SystemExit, match="clips \\(train\\)"):
         capacity.read_ladder(old)
+
+
+def test_an_unsampled_rehearsal_job_leaves_the_ladders_floor():
+    unsampled = {"train/dscmn_V_stage1": {"max_rss_mb": math.nan}}
+    assert capacity.train_fixed_mb(unsampled, "dscmn/V_stage1", 2596.0) == 2596.0
+    rss = capacity.rehearsal_rule_rss(
+        {"fuse/a": {"max_rss_mb": math.nan}, "fuse/b": {"max_rss_mb": 77.0}}
+    )
+    assert rss == {"fuse": 77.0}
 
 
 def test_job_counts_follow_the_real_config(tables):
